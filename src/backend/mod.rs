@@ -1,0 +1,83 @@
+//! The one interface between models and an IPFS node.
+//!
+//! Two implementations: [`simulation`] (an embedded, offline node that computes Kubo's CIDs)
+//! and, later, `kubo` (a real node over its RPC API). A shared test suite in
+//! `tests/backend_suite/` runs against each.
+//!
+//! Invariants:
+//! * No HTTP (actix) types cross this boundary; errors are [`BackendError`].
+//! * Content flows as streams ([`ByteStream`]) in both directions, never as whole files.
+//! * A backend never invents data: anything it cannot answer is an error.
+
+pub mod error;
+pub mod simulation;
+pub mod types;
+
+pub use error::BackendError;
+pub use types::*;
+
+use async_trait::async_trait;
+use bytes::Bytes;
+use cid::Cid;
+use futures_util::stream::BoxStream;
+
+/// A stream of content bytes.
+pub type ByteStream = BoxStream<'static, Result<Bytes, BackendError>>;
+
+/// What every backend can do. Paths are IPFS paths without the `/ipfs/` prefix handled by the
+/// caller: a CID followed by optional `/segments`.
+#[async_trait]
+pub trait Backend: Send + Sync + 'static {
+    /// `simulation` or `kubo`.
+    fn kind(&self) -> BackendKind;
+
+    /// Current state of the node, cheap enough for `/health`.
+    async fn health(&self) -> BackendHealth;
+
+    /// Imports a stream as a UnixFS file (Kubo's `add`).
+    async fn add(&self, input: ByteStream, options: AddOptions) -> Result<Added, BackendError>;
+
+    /// Resolves `cid[/path]` to the node it names and describes it.
+    async fn stat(&self, path: &ContentPath) -> Result<NodeStat, BackendError>;
+
+    /// Streams `length` bytes of a file from `offset` (`length: None` reads to the end).
+    async fn cat(
+        &self,
+        path: &ContentPath,
+        offset: u64,
+        length: Option<u64>,
+    ) -> Result<ByteStream, BackendError>;
+
+    async fn pin_add(&self, cid: &Cid, recursive: bool) -> Result<Vec<Cid>, BackendError>;
+    async fn pin_rm(&self, cid: &Cid, recursive: bool) -> Result<Vec<Cid>, BackendError>;
+    async fn pin_ls(&self, cid: Option<&Cid>, kind: PinFilter) -> Result<Vec<Pin>, BackendError>;
+
+    async fn block_put(
+        &self,
+        data: Bytes,
+        options: BlockPutOptions,
+    ) -> Result<BlockStat, BackendError>;
+    async fn block_get(&self, cid: &Cid) -> Result<Bytes, BackendError>;
+    async fn block_stat(&self, cid: &Cid) -> Result<BlockStat, BackendError>;
+
+    /// Stores a dag-json document under `store_codec`; returns its CID.
+    async fn dag_put(&self, dag_json: Bytes, options: DagPutOptions) -> Result<Cid, BackendError>;
+    /// The node at `path`, rendered as dag-json.
+    async fn dag_get(&self, path: &ContentPath) -> Result<serde_json::Value, BackendError>;
+    /// The last CID on `path` and the path left inside that node.
+    async fn dag_resolve(&self, path: &ContentPath) -> Result<DagResolved, BackendError>;
+
+    async fn name_publish(
+        &self,
+        value: &str,
+        options: NamePublishOptions,
+    ) -> Result<NamePublished, BackendError>;
+    /// Resolves an IPNS name to the path it points to (`/ipfs/...`).
+    async fn name_resolve(&self, name: &str) -> Result<String, BackendError>;
+
+    async fn find_providers(&self, cid: &Cid, limit: usize) -> Result<Vec<PeerInfo>, BackendError>;
+    async fn find_peer(&self, peer_id: &str) -> Result<PeerInfo, BackendError>;
+
+    async fn id(&self) -> Result<NodeIdentity, BackendError>;
+    async fn version(&self) -> Result<NodeVersion, BackendError>;
+}

@@ -1,0 +1,338 @@
+//! Plain data exchanged with a backend. Serializable so models can embed them in responses.
+
+use crate::unixfs::{DAG_CBOR, DAG_JSON, DAG_PB, ImportOptions, RAW};
+use cid::Cid;
+use serde::Serialize;
+use std::fmt;
+use std::str::FromStr;
+
+use super::BackendError;
+
+/// Which kind of node is behind the trait.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, serde::Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum BackendKind {
+    Simulation,
+    Kubo,
+}
+
+impl BackendKind {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::Simulation => "simulation",
+            Self::Kubo => "kubo",
+        }
+    }
+    /// Whether responses from this backend are marked `"simulated": true`.
+    pub fn simulated(self) -> bool {
+        self == Self::Simulation
+    }
+}
+
+/// `cid[/seg/...]`, parsed once. Accepts an optional `/ipfs/` prefix.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ContentPath {
+    pub root: Cid,
+    pub segments: Vec<String>,
+}
+
+impl ContentPath {
+    pub fn new(root: Cid) -> Self {
+        Self {
+            root,
+            segments: Vec::new(),
+        }
+    }
+    /// The path below the root, `a/b` (empty for the root itself).
+    pub fn rest(&self) -> String {
+        self.segments.join("/")
+    }
+}
+
+impl FromStr for ContentPath {
+    type Err = BackendError;
+    fn from_str(s: &str) -> Result<Self, Self::Err> {
+        let s = s.trim();
+        let s = s
+            .strip_prefix("/ipfs/")
+            .unwrap_or(s)
+            .trim_start_matches('/');
+        let mut parts = s.split('/');
+        let root = parts.next().unwrap_or_default();
+        let root = parse_cid(root)?;
+        let segments = parts.filter(|p| !p.is_empty()).map(str::to_owned).collect();
+        Ok(Self { root, segments })
+    }
+}
+
+impl fmt::Display for ContentPath {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "/ipfs/{}", self.root)?;
+        for s in &self.segments {
+            write!(f, "/{s}")?;
+        }
+        Ok(())
+    }
+}
+
+/// Parses a CID with a caller-facing error message.
+pub fn parse_cid(s: &str) -> Result<Cid, BackendError> {
+    if s.is_empty() {
+        return Err(BackendError::InvalidInput("missing CID".into()));
+    }
+    Cid::try_from(s).map_err(|e| BackendError::InvalidInput(format!("invalid CID {s:?}: {e}")))
+}
+
+/// Options of [`super::Backend::add`].
+#[derive(Debug, Clone, Default)]
+pub struct AddOptions {
+    pub import: ImportOptions,
+    /// Pin the root recursively (Kubo's default is true).
+    pub pin: bool,
+    /// Compute CIDs only; store nothing.
+    pub only_hash: bool,
+}
+
+/// One entry of an add: the file, and the wrapping directory when asked for.
+#[derive(Debug, Clone, Serialize)]
+pub struct AddedEntry {
+    #[serde(rename = "Name")]
+    pub name: String,
+    #[serde(rename = "Hash")]
+    pub hash: String,
+    /// Kubo prints sizes as strings.
+    #[serde(rename = "Size")]
+    pub size: String,
+}
+
+/// Result of [`super::Backend::add`].
+#[derive(Debug, Clone)]
+pub struct Added {
+    /// Root CID (the directory when wrapped).
+    pub root: Cid,
+    /// Name of the root entry as Kubo prints it ("" for a wrapping directory).
+    pub name: String,
+    /// Cumulative DAG size of the root.
+    pub dag_size: u64,
+    /// Bytes of content read.
+    pub content_size: u64,
+    /// Every entry Kubo would print, file first.
+    pub entries: Vec<AddedEntry>,
+    pub pinned: bool,
+}
+
+/// What a path points to.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(tag = "type", rename_all = "lowercase")]
+pub enum NodeKind {
+    File { size: u64 },
+    Directory,
+    Other,
+}
+
+/// Result of [`super::Backend::stat`].
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct NodeStat {
+    pub cid: Cid,
+    pub kind: NodeKind,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "lowercase")]
+pub enum PinKind {
+    Recursive,
+    Direct,
+    Indirect,
+}
+
+impl PinKind {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::Recursive => "recursive",
+            Self::Direct => "direct",
+            Self::Indirect => "indirect",
+        }
+    }
+}
+
+/// `type` of `pin ls`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum PinFilter {
+    #[default]
+    All,
+    Only(PinKind),
+}
+
+impl FromStr for PinFilter {
+    type Err = BackendError;
+    fn from_str(s: &str) -> Result<Self, Self::Err> {
+        Ok(match s {
+            "" | "all" => Self::All,
+            "recursive" => Self::Only(PinKind::Recursive),
+            "direct" => Self::Only(PinKind::Direct),
+            "indirect" => Self::Only(PinKind::Indirect),
+            other => {
+                return Err(BackendError::InvalidInput(format!(
+                    "invalid pin type {other:?}: expected all, recursive, direct or indirect"
+                )));
+            }
+        })
+    }
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Pin {
+    pub cid: Cid,
+    pub kind: PinKind,
+}
+
+/// Options of [`super::Backend::block_put`].
+#[derive(Debug, Clone)]
+pub struct BlockPutOptions {
+    /// Multicodec of the block (`raw` by default, as Kubo).
+    pub codec: u64,
+    /// Produce a CIDv0 (only for dag-pb), Kubo's legacy `format=v0`.
+    pub cid_v0: bool,
+    pub pin: bool,
+}
+
+impl Default for BlockPutOptions {
+    fn default() -> Self {
+        Self {
+            codec: crate::unixfs::RAW,
+            cid_v0: false,
+            pin: false,
+        }
+    }
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct BlockStat {
+    pub cid: Cid,
+    pub size: u64,
+}
+
+/// Options of [`super::Backend::dag_put`].
+#[derive(Debug, Clone)]
+pub struct DagPutOptions {
+    pub store_codec: u64,
+    pub pin: bool,
+}
+
+impl Default for DagPutOptions {
+    fn default() -> Self {
+        Self {
+            store_codec: crate::unixfs::DAG_CBOR,
+            pin: false,
+        }
+    }
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct DagResolved {
+    pub cid: Cid,
+    pub rem_path: String,
+}
+
+/// Options of [`super::Backend::name_publish`].
+#[derive(Debug, Clone)]
+pub struct NamePublishOptions {
+    /// Key name (`self` is the node's own key).
+    pub key: String,
+    /// How long the record is valid.
+    pub lifetime: std::time::Duration,
+    /// Cache hint for resolvers.
+    pub ttl: std::time::Duration,
+}
+
+impl Default for NamePublishOptions {
+    fn default() -> Self {
+        Self {
+            key: "self".into(),
+            lifetime: std::time::Duration::from_secs(48 * 3600),
+            ttl: std::time::Duration::from_secs(3600),
+        }
+    }
+}
+
+#[derive(Debug, Clone, Serialize)]
+pub struct NamePublished {
+    #[serde(rename = "Name")]
+    pub name: String,
+    #[serde(rename = "Value")]
+    pub value: String,
+}
+
+#[derive(Debug, Clone, Serialize, PartialEq, Eq)]
+pub struct PeerInfo {
+    #[serde(rename = "ID")]
+    pub id: String,
+    #[serde(rename = "Addrs")]
+    pub addrs: Vec<String>,
+}
+
+#[derive(Debug, Clone, Serialize)]
+pub struct NodeIdentity {
+    #[serde(rename = "ID")]
+    pub id: String,
+    #[serde(rename = "PublicKey")]
+    pub public_key: String,
+    #[serde(rename = "Addresses")]
+    pub addresses: Vec<String>,
+    #[serde(rename = "AgentVersion")]
+    pub agent_version: String,
+    #[serde(rename = "ProtocolVersion")]
+    pub protocol_version: String,
+}
+
+#[derive(Debug, Clone, Serialize)]
+pub struct NodeVersion {
+    #[serde(rename = "Version")]
+    pub version: String,
+    #[serde(rename = "Commit")]
+    pub commit: String,
+    #[serde(rename = "Repo")]
+    pub repo: String,
+    #[serde(rename = "System")]
+    pub system: String,
+}
+
+/// Coarse state of the node.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "lowercase")]
+pub enum BackendState {
+    Up,
+    Degraded,
+    Down,
+}
+
+#[derive(Debug, Clone, Serialize)]
+pub struct BackendHealth {
+    pub state: BackendState,
+    pub detail: String,
+}
+
+/// Multicodec names Kubo accepts for `--cid-codec` / `--store-codec`.
+pub fn codec_from_name(name: &str) -> Result<u64, BackendError> {
+    Ok(match name {
+        "raw" => RAW,
+        "dag-pb" | "protobuf" => DAG_PB,
+        "dag-cbor" | "cbor" => DAG_CBOR,
+        "dag-json" | "json" => DAG_JSON,
+        other => {
+            return Err(BackendError::InvalidInput(format!(
+                "unsupported codec {other:?}: expected raw, dag-pb, dag-cbor or dag-json"
+            )));
+        }
+    })
+}
+
+pub fn codec_name(code: u64) -> &'static str {
+    match code {
+        RAW => "raw",
+        DAG_PB => "dag-pb",
+        DAG_CBOR => "dag-cbor",
+        DAG_JSON => "dag-json",
+        _ => "unknown",
+    }
+}

@@ -1,0 +1,189 @@
+//! Settings, layered: built-in defaults, then a config file (`--config`, TOML or YAML), then
+//! environment variables (`IPFS_MCP__SECTION__KEY`), then CLI flags. Layering is `figment`'s.
+
+use crate::backend::BackendKind;
+use figment::Figment;
+use figment::providers::{Env, Format, Serialized, Toml, Yaml};
+use serde::{Deserialize, Serialize};
+use std::path::{Path, PathBuf};
+
+#[derive(Debug, Clone, Serialize, Deserialize, Default)]
+#[serde(default)]
+pub struct Settings {
+    pub server: ServerSettings,
+    pub backend: BackendSettings,
+    pub limits: LimitSettings,
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(default)]
+pub struct ServerSettings {
+    pub host: String,
+    pub port: u16,
+    /// Enables `/debug`, `/operations` and the session/timing headers.
+    pub debug: bool,
+    /// Private temporary data dir (memory block store), removed on exit.
+    pub isolation: bool,
+    /// Where the node keeps its data; defaults to the user's data directory.
+    pub data_dir: Option<PathBuf>,
+    /// HTTP worker threads; defaults to the number of cores.
+    pub workers: Option<usize>,
+    /// How many recent requests `/operations` keeps.
+    pub operations_capacity: usize,
+}
+
+impl Default for ServerSettings {
+    fn default() -> Self {
+        Self {
+            host: "127.0.0.1".into(),
+            port: 8000,
+            debug: false,
+            isolation: false,
+            data_dir: None,
+            workers: None,
+            operations_capacity: 1000,
+        }
+    }
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(default)]
+pub struct BackendSettings {
+    pub kind: BackendKind,
+}
+
+impl Default for BackendSettings {
+    fn default() -> Self {
+        Self {
+            kind: BackendKind::Simulation,
+        }
+    }
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(default)]
+pub struct LimitSettings {
+    /// Largest streamed upload (add, block put via multipart) in bytes.
+    pub max_upload_bytes: u64,
+    /// Largest JSON request body in bytes.
+    pub max_json_bytes: usize,
+    /// Largest file `POST ipfs/cat` returns inline as base64.
+    pub max_inline_cat_bytes: u64,
+}
+
+impl Default for LimitSettings {
+    fn default() -> Self {
+        Self {
+            max_upload_bytes: 64 * 1024 * 1024 * 1024,
+            max_json_bytes: 16 * 1024 * 1024,
+            max_inline_cat_bytes: 8 * 1024 * 1024,
+        }
+    }
+}
+
+/// Overrides given on the command line; only what the user typed.
+#[derive(Debug, Default, Clone)]
+pub struct CliOverrides {
+    pub host: Option<String>,
+    pub port: Option<u16>,
+    pub debug: bool,
+    pub isolation: bool,
+    pub data_dir: Option<PathBuf>,
+    pub backend: Option<BackendKind>,
+}
+
+#[derive(Debug, thiserror::Error)]
+#[error("invalid configuration: {0}")]
+pub struct ConfigError(String);
+
+impl Settings {
+    /// Builds the layered settings.
+    pub fn load(config_file: Option<&Path>, cli: &CliOverrides) -> Result<Self, ConfigError> {
+        let mut figment = Figment::from(Serialized::defaults(Settings::default()));
+        if let Some(path) = config_file {
+            if !path.exists() {
+                return Err(ConfigError(format!(
+                    "config file {} not found",
+                    path.display()
+                )));
+            }
+            figment = match path.extension().and_then(|e| e.to_str()) {
+                Some("yaml" | "yml") => figment.merge(Yaml::file(path)),
+                _ => figment.merge(Toml::file(path)),
+            };
+        }
+        figment = figment.merge(Env::prefixed("IPFS_MCP__").split("__"));
+        if let Some(host) = &cli.host {
+            figment = figment.merge(("server.host", host));
+        }
+        if let Some(port) = cli.port {
+            figment = figment.merge(("server.port", port));
+        }
+        if cli.debug {
+            figment = figment.merge(("server.debug", true));
+        }
+        if cli.isolation {
+            figment = figment.merge(("server.isolation", true));
+        }
+        if let Some(dir) = &cli.data_dir {
+            figment = figment.merge(("server.data_dir", dir));
+        }
+        if let Some(kind) = cli.backend {
+            figment = figment.merge(("backend.kind", kind));
+        }
+        figment.extract().map_err(|e| ConfigError(e.to_string()))
+    }
+
+    /// The data dir to use when not isolated.
+    pub fn data_dir(&self) -> PathBuf {
+        self.server
+            .data_dir
+            .clone()
+            .unwrap_or_else(default_data_dir)
+    }
+}
+
+/// `~/.local/share/ipfs-mcp` on Linux (the platform's user data dir), else `./.ipfs-mcp`.
+pub fn default_data_dir() -> PathBuf {
+    directories::ProjectDirs::from("", "", "ipfs-mcp")
+        .map(|d| d.data_dir().to_path_buf())
+        .unwrap_or_else(|| PathBuf::from(".ipfs-mcp"))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn layers_apply_in_order() {
+        figment::Jail::expect_with(|jail| {
+            jail.create_file("c.toml", "[server]\nport = 9001\nhost = \"0.0.0.0\"\n")?;
+            jail.set_env("IPFS_MCP__SERVER__PORT", "9002");
+            let s = Settings::load(Some(Path::new("c.toml")), &CliOverrides::default()).unwrap();
+            assert_eq!((s.server.host.as_str(), s.server.port), ("0.0.0.0", 9002));
+            let cli = CliOverrides {
+                port: Some(9003),
+                ..Default::default()
+            };
+            let s = Settings::load(Some(Path::new("c.toml")), &cli).unwrap();
+            assert_eq!(s.server.port, 9003);
+            Ok(())
+        });
+    }
+
+    #[test]
+    fn yaml_and_missing_files() {
+        figment::Jail::expect_with(|jail| {
+            jail.create_file(
+                "c.yaml",
+                "backend:\n  kind: simulation\nserver:\n  debug: true\n",
+            )?;
+            let s = Settings::load(Some(Path::new("c.yaml")), &CliOverrides::default()).unwrap();
+            assert!(s.server.debug);
+            assert!(
+                Settings::load(Some(Path::new("nope.toml")), &CliOverrides::default()).is_err()
+            );
+            Ok(())
+        });
+    }
+}

@@ -1,0 +1,272 @@
+//! `POST ipfs/add`, `ipfs/add/json`, `ipfs/add/file`: content in, CID out, streamed.
+//!
+//! The body (multipart `file` part, raw `application/octet-stream`, or JSON `{content,
+//! filename}`) is pumped through a bounded channel into the backend's importer, so memory use
+//! does not grow with the upload. Sizes are enforced as bytes arrive (413).
+
+use super::error::ApiError;
+use super::params::{Args, is_json};
+use super::{AppState, Result, envelope};
+use crate::backend::{AddOptions, Added, BackendError, ByteStream};
+use crate::unixfs::ImportOptions;
+use actix_multipart::Multipart;
+use actix_web::http::header;
+use actix_web::{HttpRequest, HttpResponse, web};
+use bytes::Bytes;
+use futures_util::{Stream, StreamExt};
+use serde_json::json;
+use std::collections::HashMap;
+
+/// How many body chunks may queue ahead of the importer.
+const PUMP_DEPTH: usize = 8;
+
+#[derive(Clone, Copy, PartialEq, Eq)]
+enum Accept {
+    Any,
+    JsonOnly,
+    MultipartOnly,
+}
+
+pub async fn add(
+    req: HttpRequest,
+    payload: web::Payload,
+    query: web::Query<HashMap<String, String>>,
+    state: web::Data<AppState>,
+) -> Result<HttpResponse> {
+    handle(req, payload, query.into_inner(), state, Accept::Any).await
+}
+
+pub async fn add_json(
+    req: HttpRequest,
+    payload: web::Payload,
+    query: web::Query<HashMap<String, String>>,
+    state: web::Data<AppState>,
+) -> Result<HttpResponse> {
+    handle(req, payload, query.into_inner(), state, Accept::JsonOnly).await
+}
+
+pub async fn add_file(
+    req: HttpRequest,
+    payload: web::Payload,
+    query: web::Query<HashMap<String, String>>,
+    state: web::Data<AppState>,
+) -> Result<HttpResponse> {
+    handle(
+        req,
+        payload,
+        query.into_inner(),
+        state,
+        Accept::MultipartOnly,
+    )
+    .await
+}
+
+fn options(args: &Args, file_name: Option<String>) -> Result<AddOptions> {
+    let raw_leaves = args
+        .str(&["raw-leaves", "raw_leaves"])
+        .map(|s| super::params::parse_bool("raw-leaves", &s))
+        .transpose()?;
+    let file_name = file_name.or_else(|| args.str(&["filename", "name"]));
+    let import = ImportOptions::from_params(
+        args.str(&["cid-version", "cid_version"]).as_deref(),
+        raw_leaves,
+        args.str(&["chunker"]).as_deref(),
+        args.bool(&["wrap-with-directory", "wrap_with_directory"], false)?,
+        file_name,
+    )
+    .map_err(|e| ApiError::bad_request(e.to_string()))?;
+    Ok(AddOptions {
+        import,
+        pin: args.bool(&["pin"], true)?,
+        only_hash: args.bool(&["only-hash", "only_hash"], false)?,
+    })
+}
+
+fn content_type(req: &HttpRequest) -> String {
+    req.headers()
+        .get(header::CONTENT_TYPE)
+        .and_then(|v| v.to_str().ok())
+        .unwrap_or("")
+        .to_ascii_lowercase()
+}
+
+async fn handle(
+    req: HttpRequest,
+    payload: web::Payload,
+    query: HashMap<String, String>,
+    state: web::Data<AppState>,
+    accept: Accept,
+) -> Result<HttpResponse> {
+    let limit = state.settings.limits.max_upload_bytes;
+    let declared = req
+        .headers()
+        .get(header::CONTENT_LENGTH)
+        .and_then(|v| v.to_str().ok()?.parse::<u64>().ok());
+    if declared.is_some_and(|n| n > limit) {
+        return Err(ApiError::too_large(limit));
+    }
+    let ctype = content_type(&req);
+    let multipart = ctype.starts_with("multipart/form-data");
+    let json = !multipart && is_json(&req) && !ctype.is_empty();
+    let raw = ctype.starts_with("application/octet-stream");
+    let added = match accept {
+        Accept::MultipartOnly if !multipart => {
+            return Err(ApiError::unsupported_media("expected multipart/form-data"));
+        }
+        Accept::JsonOnly if !json => {
+            return Err(ApiError::unsupported_media("expected application/json"));
+        }
+        _ if multipart => add_multipart(&req, payload, &query, &state, limit).await?,
+        _ if json => add_from_json(&req, payload, query, &state).await?,
+        _ if raw => {
+            let opts = options(&Args::query_only(query), None)?;
+            add_stream(payload, opts, &state, limit).await?
+        }
+        _ => {
+            return Err(ApiError::unsupported_media(
+                "expected multipart/form-data, application/json or application/octet-stream",
+            ));
+        }
+    };
+    Ok(render(&req, &state, &added))
+}
+
+fn render(req: &HttpRequest, state: &AppState, added: &Added) -> HttpResponse {
+    let cid = added.root.to_string();
+    let mut fields = json!({
+        "cid": cid,
+        "Hash": cid,
+        "Name": added.name,
+        "Size": added.dag_size.to_string(),
+        "content_size_bytes": added.content_size,
+        "pinned": added.pinned,
+    });
+    if added.entries.len() > 1 {
+        fields["entries"] = serde_json::to_value(&added.entries).unwrap_or_default();
+    }
+    envelope::ok(req, state.model.simulated(), fields)
+}
+
+async fn add_multipart(
+    req: &HttpRequest,
+    payload: web::Payload,
+    query: &HashMap<String, String>,
+    state: &AppState,
+    limit: u64,
+) -> Result<Added> {
+    let mut parts = Multipart::new(req.headers(), payload.into_inner());
+    // Find the file part; other parts (Kubo clients send none) are skipped.
+    let field = loop {
+        match parts.next().await {
+            None => return Err(ApiError::missing_field("file")),
+            Some(Err(e)) => {
+                return Err(ApiError::new(
+                    actix_web::http::StatusCode::BAD_REQUEST,
+                    "malformed_multipart",
+                    format!("malformed multipart body: {e}"),
+                ));
+            }
+            Some(Ok(field)) => {
+                let file_name = field
+                    .content_disposition()
+                    .and_then(|cd| cd.get_filename())
+                    .map(str::to_owned);
+                if field.name() == Some("file") || file_name.is_some() {
+                    break field;
+                }
+            }
+        }
+    };
+    let file_name = field
+        .content_disposition()
+        .and_then(|cd| cd.get_filename())
+        .filter(|n| !n.is_empty())
+        .map(|n| n.rsplit('/').next().unwrap_or(n).to_owned());
+    let opts = options(&Args::query_only(query.clone()), file_name)?;
+    add_stream(field, opts, state, limit).await
+}
+
+async fn add_from_json(
+    req: &HttpRequest,
+    payload: web::Payload,
+    query: HashMap<String, String>,
+    state: &AppState,
+) -> Result<Added> {
+    let max = state.settings.limits.max_json_bytes;
+    let body = read_limited(payload, max).await?;
+    let args = Args::from_request(req, &body, query)?;
+    let content = match (args.value("content"), args.str(&["content_base64"])) {
+        (Some(serde_json::Value::String(s)), _) => Bytes::from(s.clone()),
+        (Some(other), _) if !other.is_null() => Bytes::from(other.to_string()),
+        (_, Some(b64)) => {
+            use base64::Engine;
+            Bytes::from(
+                base64::engine::general_purpose::STANDARD
+                    .decode(b64.trim())
+                    .map_err(|e| ApiError::bad_request(format!("content_base64: {e}")))?,
+            )
+        }
+        _ => return Err(ApiError::missing_field("content")),
+    };
+    let opts = options(&args, None)?;
+    let input: ByteStream = futures_util::stream::once(async move { Ok(content) }).boxed();
+    Ok(state.model.node().add(input, opts).await?)
+}
+
+/// Reads a small body (JSON) with a hard limit.
+pub async fn read_limited(mut payload: web::Payload, limit: usize) -> Result<Bytes> {
+    let mut buf = bytes::BytesMut::new();
+    while let Some(chunk) = payload.next().await {
+        let chunk = chunk.map_err(|e| ApiError::bad_request(format!("reading body: {e}")))?;
+        if buf.len() + chunk.len() > limit {
+            return Err(ApiError::too_large(limit as u64));
+        }
+        buf.extend_from_slice(&chunk);
+    }
+    Ok(buf.freeze())
+}
+
+/// Pumps a (non-`Send`) actix body stream into the backend's importer through a channel.
+async fn add_stream<S, E>(
+    source: S,
+    opts: AddOptions,
+    state: &AppState,
+    limit: u64,
+) -> Result<Added>
+where
+    S: Stream<Item = std::result::Result<Bytes, E>> + Unpin,
+    E: std::fmt::Display,
+{
+    let (tx, rx) =
+        tokio::sync::mpsc::channel::<std::result::Result<Bytes, BackendError>>(PUMP_DEPTH);
+    let pump = async move {
+        let mut source = source;
+        let mut seen: u64 = 0;
+        while let Some(item) = source.next().await {
+            let item = match item {
+                Ok(bytes) => {
+                    seen += bytes.len() as u64;
+                    if seen > limit {
+                        Err(BackendError::TooLarge { limit })
+                    } else {
+                        Ok(bytes)
+                    }
+                }
+                Err(e) => Err(BackendError::Input(e.to_string())),
+            };
+            let failed = item.is_err();
+            if tx.send(item).await.is_err() || failed {
+                break;
+            }
+        }
+    };
+    let input: ByteStream = tokio_stream_from(rx);
+    let (_, added) = futures_util::join!(pump, state.model.node().add(input, opts));
+    Ok(added?)
+}
+
+fn tokio_stream_from(
+    mut rx: tokio::sync::mpsc::Receiver<std::result::Result<Bytes, BackendError>>,
+) -> ByteStream {
+    futures_util::stream::poll_fn(move |cx| rx.poll_recv(cx)).boxed()
+}

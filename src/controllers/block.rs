@@ -1,0 +1,153 @@
+//! `POST ipfs/block/put`, `GET ipfs/block/get/{cid}`, `GET ipfs/block/stat/{cid}`.
+
+use super::add::read_limited;
+use super::content::{content_headers, not_modified};
+use super::error::ApiError;
+use super::params::{Args, is_json};
+use super::{AppState, Result, envelope};
+use crate::backend::{BlockPutOptions, BlockStat, codec_from_name, parse_cid};
+use actix_multipart::Multipart;
+use actix_web::http::header;
+use actix_web::{HttpRequest, HttpResponse, web};
+use bytes::{Bytes, BytesMut};
+use futures_util::StreamExt;
+use serde_json::json;
+use std::collections::HashMap;
+
+/// Largest block body we read (Kubo's block limit is 1 MiB; the backend enforces that).
+const MAX_BLOCK_BODY: usize = 2 * 1024 * 1024;
+
+fn render(req: &HttpRequest, state: &AppState, stat: &BlockStat) -> HttpResponse {
+    envelope::ok(
+        req,
+        state.model.simulated(),
+        json!({"cid": stat.cid.to_string(), "Key": stat.cid.to_string(), "Size": stat.size}),
+    )
+}
+
+pub async fn put(
+    req: HttpRequest,
+    payload: web::Payload,
+    query: web::Query<HashMap<String, String>>,
+    state: web::Data<AppState>,
+) -> Result<HttpResponse> {
+    let ctype = req
+        .headers()
+        .get(header::CONTENT_TYPE)
+        .and_then(|v| v.to_str().ok())
+        .unwrap_or("")
+        .to_ascii_lowercase();
+    let (data, args) = if ctype.starts_with("multipart/form-data") {
+        (
+            read_multipart(&req, payload).await?,
+            Args::query_only(query.into_inner()),
+        )
+    } else if is_json(&req) && !ctype.is_empty() {
+        let body = read_limited(payload, state.settings.limits.max_json_bytes).await?;
+        let args = Args::from_request(&req, &body, query.into_inner())?;
+        use base64::Engine;
+        let data = base64::engine::general_purpose::STANDARD
+            .decode(args.required(&["data"])?.trim())
+            .map_err(|e| ApiError::bad_request(format!("data must be base64: {e}")))?;
+        (Bytes::from(data), args)
+    } else if ctype.starts_with("application/octet-stream") {
+        (
+            read_limited(payload, MAX_BLOCK_BODY).await?,
+            Args::query_only(query.into_inner()),
+        )
+    } else {
+        return Err(ApiError::unsupported_media(
+            "expected multipart/form-data, application/json or application/octet-stream",
+        ));
+    };
+    let format = args
+        .str(&["cid-codec", "format", "codec"])
+        .unwrap_or_default();
+    let options = match format.as_str() {
+        "" => BlockPutOptions::default(),
+        // Kubo's legacy --format=v0: dag-pb with a CIDv0
+        "v0" => BlockPutOptions {
+            codec: crate::unixfs::DAG_PB,
+            cid_v0: true,
+            ..Default::default()
+        },
+        name => BlockPutOptions {
+            codec: codec_from_name(name)?,
+            ..Default::default()
+        },
+    };
+    if let Some(mh) = args.str(&["mhtype"]) {
+        if mh != "sha2-256" {
+            return Err(ApiError::bad_request(format!(
+                "unsupported mhtype {mh:?}: only sha2-256"
+            )));
+        }
+    }
+    let options = BlockPutOptions {
+        pin: args.bool(&["pin"], false)?,
+        ..options
+    };
+    let stat = state.model.node().block_put(data, options).await?;
+    Ok(render(&req, &state, &stat))
+}
+
+async fn read_multipart(req: &HttpRequest, payload: web::Payload) -> Result<Bytes> {
+    let mut parts = Multipart::new(req.headers(), payload.into_inner());
+    let malformed = |e: actix_multipart::MultipartError| {
+        ApiError::new(
+            actix_web::http::StatusCode::BAD_REQUEST,
+            "malformed_multipart",
+            format!("malformed multipart body: {e}"),
+        )
+    };
+    while let Some(field) = parts.next().await {
+        let mut field = field.map_err(malformed)?;
+        let is_data = matches!(field.name(), Some("file" | "data"))
+            || field
+                .content_disposition()
+                .and_then(|cd| cd.get_filename())
+                .is_some();
+        let mut buf = BytesMut::new();
+        while let Some(chunk) = field.next().await {
+            let chunk = chunk.map_err(malformed)?;
+            if buf.len() + chunk.len() > MAX_BLOCK_BODY {
+                return Err(ApiError::too_large(MAX_BLOCK_BODY as u64));
+            }
+            buf.extend_from_slice(&chunk);
+        }
+        if is_data {
+            return Ok(buf.freeze());
+        }
+    }
+    Err(ApiError::missing_field("file"))
+}
+
+pub async fn get(
+    req: HttpRequest,
+    cid: web::Path<String>,
+    state: web::Data<AppState>,
+) -> Result<HttpResponse> {
+    let cid = parse_cid(&cid)?;
+    let etag = format!("\"{cid}.raw\"");
+    let ipfs_path = format!("/ipfs/{cid}");
+    if not_modified(&req, &etag) {
+        let mut res = HttpResponse::NotModified();
+        content_headers(&mut res, &etag, &ipfs_path);
+        return Ok(res.finish());
+    }
+    let data = state.model.node().block_get(&cid).await?;
+    let mut res = HttpResponse::Ok();
+    content_headers(&mut res, &etag, &ipfs_path);
+    res.insert_header((header::CONTENT_TYPE, "application/vnd.ipld.raw"));
+    Ok(res.body(data))
+}
+
+pub async fn stat(
+    req: HttpRequest,
+    cid: web::Path<String>,
+    state: web::Data<AppState>,
+) -> Result<HttpResponse> {
+    let cid = parse_cid(&cid)?;
+    let stat = state.model.node().block_stat(&cid).await?;
+    Ok(render(&req, &state, &stat))
+}

@@ -1,0 +1,173 @@
+//! `GET|HEAD ipfs/cat/{path}`, `GET ipfs/get/{path}` (bytes, streamed, with ranges and
+//! caching headers) and `POST ipfs/cat` (small files inline as base64 JSON).
+
+use super::error::ApiError;
+use super::params::Args;
+use super::{AppState, Result, envelope};
+use crate::backend::{BackendError, ContentPath};
+use crate::models::ipfs::{IpfsModel, ReadPlan, sniff_content_type};
+use actix_web::body::SizedStream;
+use actix_web::http::{StatusCode, header};
+use actix_web::{HttpRequest, HttpResponse, HttpResponseBuilder, web};
+use bytes::Bytes;
+use futures_util::{StreamExt, TryStreamExt};
+use serde_json::json;
+use std::collections::HashMap;
+
+/// Content addressed by CID never changes: cache for a year (the gateway spec's value).
+pub const IMMUTABLE: &str = "public, max-age=29030400, immutable";
+/// Bytes looked at to guess a content type (as Go's `DetectContentType`).
+const SNIFF_LEN: u64 = 512;
+
+/// Whether `If-None-Match` names this ETag (or `*`).
+pub fn not_modified(req: &HttpRequest, etag: &str) -> bool {
+    req.headers()
+        .get(header::IF_NONE_MATCH)
+        .and_then(|v| v.to_str().ok())
+        .is_some_and(|v| {
+            v.split(',')
+                .map(|t| t.trim().trim_start_matches("W/"))
+                .any(|t| t == etag || t == "*")
+        })
+}
+
+/// Headers shared by every content response.
+pub fn content_headers(res: &mut HttpResponseBuilder, etag: &str, ipfs_path: &str) {
+    res.insert_header((header::ETAG, etag.to_string()))
+        .insert_header((header::CACHE_CONTROL, IMMUTABLE))
+        .insert_header(("X-IPFS-Path", ipfs_path.to_string()))
+        .insert_header(("X-Cache-Hit", "false"))
+        .insert_header((header::ACCEPT_RANGES, "bytes"));
+}
+
+pub async fn cat(
+    req: HttpRequest,
+    path: web::Path<String>,
+    query: web::Query<HashMap<String, String>>,
+    state: web::Data<AppState>,
+) -> Result<HttpResponse> {
+    let model = &state.model;
+    let file = model.open_file(&path).await?;
+    let etag = format!("\"{}\"", file.cid);
+    let ipfs_path = file.path.to_string();
+    if not_modified(&req, &etag) {
+        let mut res = HttpResponse::NotModified();
+        content_headers(&mut res, &etag, &ipfs_path);
+        return Ok(res.finish());
+    }
+    // Kubo-style ?offset=&length= are a range too; an explicit Range header wins.
+    let args = Args::query_only(query.into_inner());
+    let range_header = match req.headers().get(header::RANGE) {
+        Some(v) => Some(v.to_str().unwrap_or_default().to_string()),
+        None => offset_length_as_range(&args)?,
+    };
+    let (status, offset, length) = match IpfsModel::plan_read(file.size, range_header.as_deref()) {
+        ReadPlan::Full { size } => (StatusCode::OK, 0, size),
+        ReadPlan::Partial { range, .. } => (StatusCode::PARTIAL_CONTENT, range.start, range.len()),
+        ReadPlan::Unsatisfiable { size } => {
+            let err = ApiError::new(
+                StatusCode::RANGE_NOT_SATISFIABLE,
+                "range_not_satisfiable",
+                format!(
+                    "range {:?} is outside the {size}-byte file",
+                    range_header.unwrap_or_default()
+                ),
+            );
+            let mut res = err.to_response(&envelope::meta(&req).operation_id);
+            res.headers_mut().insert(
+                header::CONTENT_RANGE,
+                header::HeaderValue::from_str(&format!("bytes */{size}")).expect("ascii"),
+            );
+            return Ok(res);
+        }
+    };
+    let node = model.node();
+    let resolved = ContentPath::new(file.cid);
+    let mut stream = node.cat(&resolved, offset, Some(length)).await?;
+    // Sniff from the first chunk when we start at 0; otherwise read the file's head apart.
+    let (content_type, first) = if offset == 0 {
+        let first = stream.try_next().await?.unwrap_or_default();
+        (
+            sniff_content_type(&first[..first.len().min(SNIFF_LEN as usize)]),
+            Some(first),
+        )
+    } else {
+        let head: Vec<Bytes> = node
+            .cat(&resolved, 0, Some(SNIFF_LEN))
+            .await?
+            .try_collect()
+            .await?;
+        (sniff_content_type(&head.concat()), None)
+    };
+    let body = futures_util::stream::iter(first.map(Ok::<_, BackendError>)).chain(stream);
+    let mut res = HttpResponse::build(status);
+    content_headers(&mut res, &etag, &ipfs_path);
+    res.insert_header((header::CONTENT_TYPE, content_type));
+    if status == StatusCode::PARTIAL_CONTENT {
+        res.insert_header((
+            header::CONTENT_RANGE,
+            format!("bytes {}-{}/{}", offset, offset + length - 1, file.size),
+        ));
+    }
+    Ok(res.body(SizedStream::new(length, body)))
+}
+
+fn offset_length_as_range(args: &Args) -> Result<Option<String>> {
+    let offset = args.u64(&["offset"])?;
+    let length = args.u64(&["length"])?;
+    Ok(match (offset, length) {
+        (None, None) => None,
+        (_, Some(0)) => return Err(ApiError::bad_request("length must be positive")),
+        (o, Some(l)) => Some(format!(
+            "bytes={}-{}",
+            o.unwrap_or(0),
+            o.unwrap_or(0) + l - 1
+        )),
+        (Some(o), None) => Some(format!("bytes={o}-")),
+    })
+}
+
+/// `POST ipfs/cat {cid, offset?, length?}`: small files inline.
+pub async fn cat_json(
+    req: HttpRequest,
+    body: web::Bytes,
+    query: web::Query<HashMap<String, String>>,
+    state: web::Data<AppState>,
+) -> Result<HttpResponse> {
+    use base64::Engine;
+    let args = Args::from_request(&req, &body, query.into_inner())?;
+    let path = args.required(&["cid", "arg", "path"])?;
+    let file = state.model.open_file(&path).await?;
+    let offset = args.u64(&["offset"])?.unwrap_or(0).min(file.size);
+    let length = args
+        .u64(&["length"])?
+        .unwrap_or(file.size - offset)
+        .min(file.size - offset);
+    let limit = state.settings.limits.max_inline_cat_bytes;
+    if length > limit {
+        return Err(ApiError::bad_request(format!(
+            "{length} bytes is over the inline limit of {limit}; use GET ipfs/cat/{{cid}} to stream"
+        )));
+    }
+    let chunks: Vec<Bytes> = state
+        .model
+        .node()
+        .cat(&ContentPath::new(file.cid), offset, Some(length))
+        .await?
+        .try_collect()
+        .await?;
+    let data = chunks.concat();
+    Ok(envelope::ok(
+        &req,
+        state.model.simulated(),
+        json!({
+            "cid": file.cid.to_string(),
+            "path": file.path.to_string(),
+            "size": file.size,
+            "offset": offset,
+            "length": data.len(),
+            "content_type": sniff_content_type(&data[..data.len().min(SNIFF_LEN as usize)]),
+            "data": base64::engine::general_purpose::STANDARD.encode(&data),
+        }),
+    ))
+}

@@ -1,0 +1,151 @@
+//! Cross-cutting request handling: operation ids, stats, the recent-operations ring, JSON
+//! bodies for every error (including actix's own 404/405), and the debug headers.
+
+use super::AppState;
+use super::envelope::RequestMeta;
+use super::error::{ApiError, from_status};
+use crate::models::operations::OperationRecord;
+use actix_web::body::{BoxBody, MessageBody};
+use actix_web::dev::{ServiceRequest, ServiceResponse};
+use actix_web::http::header::{self, HeaderName, HeaderValue};
+use actix_web::middleware::Next;
+use actix_web::{Error, HttpMessage, web};
+use std::time::Instant;
+
+pub const SESSION_HEADER: &str = "x-mcp-session-id";
+pub const PROCESS_TIME_HEADER: &str = "x-mcp-process-time";
+
+/// Operation name from the matched route: `/api/v0/mcp/ipfs/cat/{path}` -> `ipfs/cat`.
+pub fn operation_name(pattern: Option<&str>) -> String {
+    let Some(pattern) = pattern else {
+        return "unmatched".into();
+    };
+    let trimmed = pattern
+        .trim_start_matches("/api/v0/mcp/")
+        .trim_start_matches("/api/v0/");
+    trimmed
+        .split('/')
+        .filter(|s| !s.starts_with('{') && !s.is_empty())
+        .collect::<Vec<_>>()
+        .join("/")
+}
+
+pub async fn observe(
+    req: ServiceRequest,
+    next: Next<impl MessageBody + 'static>,
+) -> Result<ServiceResponse<BoxBody>, Error> {
+    let state = req
+        .app_data::<web::Data<AppState>>()
+        .cloned()
+        .expect("AppState is registered");
+    let operation_id = uuid::Uuid::new_v4().to_string();
+    let started = Instant::now();
+    req.extensions_mut().insert(RequestMeta {
+        operation_id: operation_id.clone(),
+        started,
+    });
+    let debug = state.settings.server.debug;
+    let session_id = debug.then(|| {
+        req.headers()
+            .get(SESSION_HEADER)
+            .and_then(|v| v.to_str().ok())
+            .map(str::to_owned)
+            .unwrap_or_else(|| uuid::Uuid::new_v4().to_string())
+    });
+    let operation = operation_name(req.match_pattern().as_deref());
+    let method = req.method().to_string();
+    let path = req.path().to_string();
+    let bytes_in = req
+        .headers()
+        .get(header::CONTENT_LENGTH)
+        .and_then(|v| v.to_str().ok()?.parse().ok())
+        .unwrap_or(0);
+
+    let res = next.call(req).await?;
+
+    let mut res = json_errors(res, &operation_id);
+    let status = res.status();
+    let took = started.elapsed();
+    let bytes_out = match res.response().body().size() {
+        actix_web::body::BodySize::Sized(n) => n,
+        _ => 0,
+    };
+    state.model.stats.record(
+        &operation,
+        status.is_client_error() || status.is_server_error(),
+        bytes_in,
+        bytes_out,
+        took,
+    );
+    state.model.operations.push(OperationRecord {
+        operation_id,
+        operation,
+        method,
+        path,
+        status: status.as_u16(),
+        duration_ms: took.as_secs_f64() * 1000.0,
+        timestamp: chrono::Utc::now().to_rfc3339(),
+        session_id: session_id.clone(),
+    });
+    if let Some(session) = session_id {
+        let headers = res.headers_mut();
+        if let Ok(v) = HeaderValue::from_str(&session) {
+            headers.insert(HeaderName::from_static(SESSION_HEADER), v);
+        }
+        if let Ok(v) = HeaderValue::from_str(&format!("{:.3}ms", took.as_secs_f64() * 1000.0)) {
+            headers.insert(HeaderName::from_static(PROCESS_TIME_HEADER), v);
+        }
+    }
+    Ok(res)
+}
+
+/// Puts the operation id into our JSON error bodies and gives actix's bare error responses
+/// (unknown route, wrong method, payload errors) the same JSON body.
+fn json_errors<B: MessageBody + 'static>(
+    res: ServiceResponse<B>,
+    operation_id: &str,
+) -> ServiceResponse<BoxBody> {
+    let status = res.status();
+    if !(status.is_client_error() || status.is_server_error()) {
+        return res.map_into_boxed_body();
+    }
+    let api = match res.response().error() {
+        Some(err) => match err.as_error::<ApiError>() {
+            Some(api) => api.clone(),
+            None => from_status(status, Some(err.to_string())),
+        },
+        None => {
+            let is_json = res
+                .headers()
+                .get(header::CONTENT_TYPE)
+                .is_some_and(|v| v.as_bytes().starts_with(b"application/json"));
+            if is_json {
+                return res.map_into_boxed_body();
+            }
+            from_status(status, None)
+        }
+    };
+    let mut fresh = api.to_response(operation_id);
+    // keep headers such as Content-Range (416) or Allow (405)
+    for (name, value) in res.headers() {
+        if name != header::CONTENT_TYPE && name != header::CONTENT_LENGTH {
+            fresh.headers_mut().insert(name.clone(), value.clone());
+        }
+    }
+    res.into_response(fresh)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn operation_names_drop_prefix_and_params() {
+        assert_eq!(
+            operation_name(Some("/api/v0/mcp/ipfs/cat/{path:.*}")),
+            "ipfs/cat"
+        );
+        assert_eq!(operation_name(Some("/api/v0/health")), "health");
+        assert_eq!(operation_name(None), "unmatched");
+    }
+}

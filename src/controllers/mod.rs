@@ -1,0 +1,32 @@
+//! Controllers: HTTP in, models out. The only layer that knows actix types.
+//!
+//! Invariants:
+//! * Handlers parse and validate the request, call a model, and render the envelope or an
+//!   [`error::ApiError`]; no IPFS logic lives here.
+//! * Every error leaves through [`error`]; every success through [`envelope`].
+//! * Content is streamed in both directions; nothing here holds a whole upload or file.
+
+pub mod add;
+pub mod block;
+pub mod content;
+pub mod dag;
+pub mod envelope;
+pub mod error;
+pub mod middleware;
+pub mod name;
+pub mod node;
+pub mod params;
+pub mod pin;
+pub mod system;
+
+use crate::config::Settings;
+use crate::models::IpfsModel;
+use std::sync::Arc;
+
+/// Shared by every handler.
+pub struct AppState {
+    pub model: Arc<IpfsModel>,
+    pub settings: Settings,
+}
+
+pub type Result<T> = std::result::Result<T, error::ApiError>;

@@ -1,0 +1,33 @@
+//! `GET ipfs/id`, `GET ipfs/version`, `GET ipfs/stats`.
+
+use super::{AppState, Result, envelope};
+use actix_web::{HttpRequest, HttpResponse, web};
+use serde_json::json;
+
+pub async fn id(req: HttpRequest, state: web::Data<AppState>) -> Result<HttpResponse> {
+    let id = state.model.node().id().await?;
+    let mut fields = serde_json::to_value(&id).unwrap_or_default();
+    fields["peer_id"] = id.id.clone().into();
+    Ok(envelope::ok(&req, state.model.simulated(), fields))
+}
+
+pub async fn version(req: HttpRequest, state: web::Data<AppState>) -> Result<HttpResponse> {
+    let v = state.model.node().version().await?;
+    let mut fields = serde_json::to_value(&v).unwrap_or_default();
+    fields["version"] = v.version.clone().into();
+    fields["gateway_version"] = env!("CARGO_PKG_VERSION").into();
+    fields["backend"] = state.model.node().kind().as_str().into();
+    Ok(envelope::ok(&req, state.model.simulated(), fields))
+}
+
+pub async fn stats(req: HttpRequest, state: web::Data<AppState>) -> Result<HttpResponse> {
+    Ok(envelope::ok(
+        &req,
+        state.model.simulated(),
+        json!({
+            "uptime_seconds": state.model.uptime().as_secs_f64(),
+            "backend": state.model.node().kind().as_str(),
+            "operations": state.model.stats.snapshot(),
+        }),
+    ))
+}

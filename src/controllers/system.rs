@@ -1,0 +1,91 @@
+//! `GET health` (also `/api/v0/health`), `GET debug`, `GET operations`, and the JSON 404 for
+//! unknown routes.
+
+use super::error::ApiError;
+use super::{AppState, Result, envelope};
+use actix_web::{HttpRequest, HttpResponse, web};
+use serde_json::json;
+use std::collections::HashMap;
+
+pub async fn health(req: HttpRequest, state: web::Data<AppState>) -> Result<HttpResponse> {
+    let (status, backend) = state.model.health().await;
+    Ok(envelope::ok(
+        &req,
+        state.model.simulated(),
+        json!({
+            "status": status,
+            "version": env!("CARGO_PKG_VERSION"),
+            "uptime_seconds": state.model.uptime().as_secs_f64(),
+            "backend": {
+                "kind": state.model.node().kind().as_str(),
+                "state": backend.state,
+                "detail": backend.detail,
+            },
+            "data_dir": state.model.data_dir().map(|d| d.display().to_string()),
+            "isolation": state.settings.server.isolation,
+        }),
+    ))
+}
+
+fn require_debug(state: &AppState) -> Result<()> {
+    if state.settings.server.debug {
+        Ok(())
+    } else {
+        Err(ApiError::forbidden(
+            "debug endpoints are disabled; start the server with --debug",
+        ))
+    }
+}
+
+/// Resident memory of this process, from /proc (Linux only).
+fn rss_bytes() -> Option<u64> {
+    let status = std::fs::read_to_string("/proc/self/status").ok()?;
+    let line = status.lines().find(|l| l.starts_with("VmRSS:"))?;
+    let kb: u64 = line.split_whitespace().nth(1)?.parse().ok()?;
+    Some(kb * 1024)
+}
+
+pub async fn debug(req: HttpRequest, state: web::Data<AppState>) -> Result<HttpResponse> {
+    require_debug(&state)?;
+    Ok(envelope::ok(
+        &req,
+        state.model.simulated(),
+        json!({
+            "settings": state.settings,
+            "process": {
+                "pid": std::process::id(),
+                "rss_bytes": rss_bytes(),
+                "uptime_seconds": state.model.uptime().as_secs_f64(),
+            },
+            "operations_capacity": state.model.operations.capacity(),
+        }),
+    ))
+}
+
+pub async fn operations(
+    req: HttpRequest,
+    query: web::Query<HashMap<String, String>>,
+    state: web::Data<AppState>,
+) -> Result<HttpResponse> {
+    require_debug(&state)?;
+    let limit = query
+        .get("limit")
+        .map(|l| l.parse::<usize>())
+        .transpose()
+        .map_err(|_| ApiError::bad_request("limit must be a non-negative integer"))?
+        .unwrap_or(100);
+    let ops = state.model.operations.recent(limit);
+    Ok(envelope::ok(
+        &req,
+        state.model.simulated(),
+        json!({"count": ops.len(), "operations": ops}),
+    ))
+}
+
+pub async fn not_found(req: HttpRequest) -> Result<HttpResponse> {
+    Err(ApiError::new(
+        actix_web::http::StatusCode::NOT_FOUND,
+        "not_found",
+        format!("no route for {} {}", req.method(), req.path()),
+    ))
+}

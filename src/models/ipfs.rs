@@ -1,0 +1,170 @@
+//! The IPFS model: owns the backend handle and the service-wide bookkeeping (stats, recent
+//! operations, uptime), and holds the logic controllers must not: read planning for ranges,
+//! content-type sniffing, health.
+
+use super::health::{HealthStatus, status_of};
+use super::operations::OperationLog;
+use super::range::{self, ByteRange, RangeSpec};
+use super::stats::OperationStats;
+use crate::backend::{Backend, BackendError, BackendHealth, ContentPath, NodeKind};
+use std::path::PathBuf;
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+pub struct IpfsModel {
+    backend: Arc<dyn Backend>,
+    pub stats: OperationStats,
+    pub operations: OperationLog,
+    started: Instant,
+    /// `None` when isolated in memory.
+    data_dir: Option<PathBuf>,
+}
+
+/// How to answer a read with an optional `Range`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum ReadPlan {
+    Full { size: u64 },
+    Partial { range: ByteRange, size: u64 },
+    Unsatisfiable { size: u64 },
+}
+
+/// A file ready to be read.
+#[derive(Debug, Clone)]
+pub struct OpenFile {
+    pub path: ContentPath,
+    /// The CID the path resolves to (the ETag).
+    pub cid: cid::Cid,
+    pub size: u64,
+}
+
+impl IpfsModel {
+    pub fn new(
+        backend: Arc<dyn Backend>,
+        operations_capacity: usize,
+        data_dir: Option<PathBuf>,
+    ) -> Self {
+        Self {
+            backend,
+            stats: OperationStats::default(),
+            operations: OperationLog::new(operations_capacity),
+            started: Instant::now(),
+            data_dir,
+        }
+    }
+
+    /// The node. Operations with no logic beyond the backend's are called on it directly.
+    pub fn node(&self) -> &dyn Backend {
+        &*self.backend
+    }
+
+    pub fn simulated(&self) -> bool {
+        self.backend.kind().simulated()
+    }
+
+    pub fn uptime(&self) -> Duration {
+        self.started.elapsed()
+    }
+
+    pub fn data_dir(&self) -> Option<&PathBuf> {
+        self.data_dir.as_ref()
+    }
+
+    pub async fn health(&self) -> (HealthStatus, BackendHealth) {
+        let backend = self.backend.health().await;
+        (status_of(&backend), backend)
+    }
+
+    /// Resolves a path and checks it names a file.
+    pub async fn open_file(&self, path: &str) -> Result<OpenFile, BackendError> {
+        let path: ContentPath = path.parse()?;
+        let stat = self.backend.stat(&path).await?;
+        match stat.kind {
+            NodeKind::File { size } => Ok(OpenFile {
+                path,
+                cid: stat.cid,
+                size,
+            }),
+            NodeKind::Directory => Err(BackendError::InvalidInput(format!(
+                "{path} is a directory, not a file"
+            ))),
+            NodeKind::Other => Err(BackendError::InvalidInput(format!(
+                "{path} is not a UnixFS file"
+            ))),
+        }
+    }
+
+    /// Decides full, partial or 416 for a `Range` header value (already split into specs).
+    /// Several ranges are answered in full for now: RFC 9110 allows ignoring `Range`.
+    pub fn plan_read(size: u64, range_header: Option<&str>) -> ReadPlan {
+        let specs: Option<Vec<RangeSpec>> = range_header.and_then(range::parse);
+        match specs.as_deref() {
+            Some([one]) => match range::resolve(*one, size) {
+                Some(range) => ReadPlan::Partial { range, size },
+                None => ReadPlan::Unsatisfiable { size },
+            },
+            _ => ReadPlan::Full { size },
+        }
+    }
+}
+
+/// Content type from the first bytes of a file, like Go's `http.DetectContentType` that Kubo
+/// uses: magic numbers first, then text.
+pub fn sniff_content_type(head: &[u8]) -> String {
+    if let Some(kind) = infer::get(head) {
+        return kind.mime_type().to_string();
+    }
+    let text = head.trim_ascii_start();
+    let lower: Vec<u8> = text.iter().take(16).map(u8::to_ascii_lowercase).collect();
+    if lower.starts_with(b"<!doctype html") || lower.starts_with(b"<html") {
+        return "text/html; charset=utf-8".into();
+    }
+    if lower.starts_with(b"<?xml") {
+        return "text/xml; charset=utf-8".into();
+    }
+    let valid_utf8 = match std::str::from_utf8(head) {
+        Ok(_) => true,
+        // a multi-byte character cut by the sniff window is still text
+        Err(e) => e.error_len().is_none(),
+    };
+    if valid_utf8 && !head.iter().any(|&b| b < 0x09 || (0x0e..0x20).contains(&b)) {
+        "text/plain; charset=utf-8".into()
+    } else {
+        "application/octet-stream".into()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn sniffs_common_types() {
+        assert_eq!(
+            sniff_content_type(b"hello world"),
+            "text/plain; charset=utf-8"
+        );
+        assert_eq!(sniff_content_type(b"\x89PNG\r\n\x1a\n0000"), "image/png");
+        assert!(sniff_content_type(b"<!DOCTYPE html><p>").starts_with("text/html"));
+        assert_eq!(
+            sniff_content_type(&[0, 1, 2, 3]),
+            "application/octet-stream"
+        );
+    }
+
+    #[test]
+    fn plans_ranges() {
+        assert_eq!(IpfsModel::plan_read(10, None), ReadPlan::Full { size: 10 });
+        assert_eq!(
+            IpfsModel::plan_read(10, Some("bytes=20-")),
+            ReadPlan::Unsatisfiable { size: 10 }
+        );
+        assert!(matches!(
+            IpfsModel::plan_read(10, Some("bytes=2-3")),
+            ReadPlan::Partial { .. }
+        ));
+        assert_eq!(
+            IpfsModel::plan_read(10, Some("bytes=0-1,3-4")),
+            ReadPlan::Full { size: 10 }
+        );
+    }
+}

@@ -1,0 +1,12 @@
+//! Models: the service's logic, between controllers (HTTP) and the backend (IPFS node).
+//!
+//! Invariant: models know nothing of HTTP; they take and return plain Rust types and
+//! [`crate::backend::BackendError`]. Controllers are the only callers.
+
+pub mod health;
+pub mod ipfs;
+pub mod operations;
+pub mod range;
+pub mod stats;
+
+pub use ipfs::IpfsModel;

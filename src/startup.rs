@@ -1,0 +1,202 @@
+//! Builds the application: backend, model, HTTP server. Holds the only route table.
+
+use crate::backend::{Backend, BackendError, BackendKind, simulation::SimulationBackend};
+use crate::config::Settings;
+use crate::controllers::{self as c, AppState, error::json_error};
+use crate::models::IpfsModel;
+use actix_web::dev::Server;
+use actix_web::middleware::{Compress, from_fn};
+use actix_web::{App, HttpServer, web};
+use std::net::TcpListener;
+use std::path::PathBuf;
+use std::sync::Arc;
+
+#[derive(Debug, thiserror::Error)]
+pub enum StartupError {
+    #[error("cannot bind {addr}: {source}")]
+    Bind {
+        addr: String,
+        source: std::io::Error,
+    },
+    #[error("cannot prepare data dir {dir}: {source}")]
+    DataDir {
+        dir: PathBuf,
+        source: std::io::Error,
+    },
+    #[error("cannot open the {kind} backend: {source}")]
+    Backend {
+        kind: &'static str,
+        source: BackendError,
+    },
+    #[error(
+        "the kubo backend is not available in this build yet (issue #4); use --backend simulation"
+    )]
+    KuboNotImplemented,
+}
+
+pub struct Application {
+    port: u16,
+    server: Server,
+    /// Kept alive for the server's lifetime; removed on drop (`--isolation`).
+    _isolation: Option<tempfile::TempDir>,
+}
+
+impl Application {
+    /// Opens the backend and binds the listener (port 0 picks a free port).
+    pub async fn build(settings: Settings) -> Result<Self, StartupError> {
+        let (data_dir, isolation) = if settings.server.isolation {
+            let tmp = tempfile::Builder::new()
+                .prefix("ipfs-mcp-isolated-")
+                .tempdir()
+                .map_err(|source| StartupError::DataDir {
+                    dir: std::env::temp_dir(),
+                    source,
+                })?;
+            (None, Some(tmp))
+        } else {
+            let dir = settings.data_dir();
+            std::fs::create_dir_all(&dir).map_err(|source| StartupError::DataDir {
+                dir: dir.clone(),
+                source,
+            })?;
+            (Some(dir), None)
+        };
+        let backend: Arc<dyn Backend> = match settings.backend.kind {
+            BackendKind::Simulation => Arc::new(
+                SimulationBackend::open(data_dir.as_deref()).map_err(|source| {
+                    StartupError::Backend {
+                        kind: "simulation",
+                        source,
+                    }
+                })?,
+            ),
+            BackendKind::Kubo => return Err(StartupError::KuboNotImplemented),
+        };
+        let mut app = Self::with_backend(settings, backend, data_dir)?;
+        app._isolation = isolation;
+        Ok(app)
+    }
+
+    /// Serves `backend` (any implementation, e.g. a failing one in tests).
+    pub fn with_backend(
+        settings: Settings,
+        backend: Arc<dyn Backend>,
+        data_dir: Option<PathBuf>,
+    ) -> Result<Self, StartupError> {
+        let model = Arc::new(IpfsModel::new(
+            backend,
+            settings.server.operations_capacity,
+            data_dir.clone(),
+        ));
+        let addr = format!("{}:{}", settings.server.host, settings.server.port);
+        let listener = TcpListener::bind(&addr).map_err(|source| StartupError::Bind {
+            addr: addr.clone(),
+            source,
+        })?;
+        let port = listener
+            .local_addr()
+            .expect("bound socket has an address")
+            .port();
+        tracing::info!(
+            %addr, port, backend = settings.backend.kind.as_str(),
+            data_dir = ?data_dir, isolation = settings.server.isolation, "ipfs-mcp listening"
+        );
+        let server = run(listener, model, settings)?;
+        Ok(Self {
+            port,
+            server,
+            _isolation: None,
+        })
+    }
+
+    pub fn port(&self) -> u16 {
+        self.port
+    }
+
+    /// Serves until SIGINT/SIGTERM; then the isolation dir (if any) is removed.
+    pub async fn run_until_stopped(self) -> std::io::Result<()> {
+        let result = self.server.await;
+        drop(self._isolation);
+        result
+    }
+}
+
+fn run(
+    listener: TcpListener,
+    model: Arc<IpfsModel>,
+    settings: Settings,
+) -> Result<Server, StartupError> {
+    let workers = settings.server.workers;
+    let json_limit = settings.limits.max_json_bytes;
+    let state = web::Data::new(AppState { model, settings });
+    let mut server = HttpServer::new(move || {
+        App::new()
+            .app_data(state.clone())
+            .app_data(web::PayloadConfig::new(json_limit))
+            .app_data(
+                web::JsonConfig::default()
+                    .limit(json_limit)
+                    .error_handler(move |e, _| json_error(e, json_limit).into()),
+            )
+            .app_data(web::QueryConfig::default().error_handler(|e, _| {
+                c::error::ApiError::bad_request(format!("invalid query string: {e}")).into()
+            }))
+            .wrap(from_fn(c::middleware::observe))
+            .wrap(Compress::default())
+            .configure(routes)
+            .default_service(web::to(c::system::not_found))
+    });
+    if let Some(n) = workers {
+        server = server.workers(n);
+    }
+    let server = server
+        .listen(listener)
+        .map_err(|source| StartupError::Bind {
+            addr: "listener".into(),
+            source,
+        })?
+        .run();
+    Ok(server)
+}
+
+/// The route table: every URL the service answers.
+pub fn routes(cfg: &mut web::ServiceConfig) {
+    cfg.route("/api/v0/health", web::get().to(c::system::health));
+    cfg.service(
+        web::scope("/api/v0/mcp")
+            .route("/health", web::get().to(c::system::health))
+            .route("/debug", web::get().to(c::system::debug))
+            .route("/operations", web::get().to(c::system::operations))
+            .service(
+                web::scope("/ipfs")
+                    .route("/add", web::post().to(c::add::add))
+                    .route("/add/json", web::post().to(c::add::add_json))
+                    .route("/add/file", web::post().to(c::add::add_file))
+                    .route("/cat", web::post().to(c::content::cat_json))
+                    .service(
+                        web::resource(["/cat/{path:.+}", "/get/{path:.+}"])
+                            .route(web::get().to(c::content::cat))
+                            .route(web::head().to(c::content::cat)),
+                    )
+                    .route("/pin/add", web::post().to(c::pin::add))
+                    .route("/pin", web::post().to(c::pin::add))
+                    .route("/pin/rm", web::post().to(c::pin::rm))
+                    .route("/unpin", web::post().to(c::pin::rm))
+                    .route("/pin/ls", web::get().to(c::pin::ls))
+                    .route("/pins", web::get().to(c::pin::ls))
+                    .route("/block/put", web::post().to(c::block::put))
+                    .route("/block/get/{cid}", web::get().to(c::block::get))
+                    .route("/block/stat/{cid}", web::get().to(c::block::stat))
+                    .route("/dag/put", web::post().to(c::dag::put))
+                    .route("/dag/get/{path:.+}", web::get().to(c::dag::get))
+                    .route("/dag/resolve/{path:.+}", web::get().to(c::dag::resolve))
+                    .route("/name/publish", web::post().to(c::name::publish))
+                    .route("/name/resolve", web::get().to(c::name::resolve))
+                    .route("/dht/findprovs", web::get().to(c::name::findprovs))
+                    .route("/dht/findpeer", web::get().to(c::name::findpeer))
+                    .route("/id", web::get().to(c::node::id))
+                    .route("/version", web::get().to(c::node::version))
+                    .route("/stats", web::get().to(c::node::stats)),
+            ),
+    );
+}
