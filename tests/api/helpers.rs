@@ -1,0 +1,110 @@
+//! `spawn_app()`: the real server on 127.0.0.1:0 with an isolated data dir.
+#![allow(dead_code)]
+
+use ipfs_mcp::backend::Backend;
+use ipfs_mcp::config::Settings;
+use ipfs_mcp::startup::Application;
+use serde_json::Value;
+use std::sync::Arc;
+
+pub struct TestApp {
+    pub address: String,
+    pub client: reqwest::Client,
+}
+
+impl TestApp {
+    pub fn url(&self, path: &str) -> String {
+        format!("{}{}", self.address, path)
+    }
+
+    pub fn api(&self, path: &str) -> String {
+        format!("{}/api/v0/mcp/{}", self.address, path.trim_start_matches('/'))
+    }
+
+    /// Adds raw bytes through the multipart route; returns the JSON body.
+    pub async fn add(&self, data: &[u8], query: &str) -> Value {
+        let res = self.add_raw(data, query).await;
+        assert_eq!(res.status(), 200, "add failed");
+        res.json().await.unwrap()
+    }
+
+    pub async fn add_raw(&self, data: &[u8], query: &str) -> reqwest::Response {
+        let (body, ctype) = multipart("file", "data.bin", data);
+        self.client
+            .post(format!("{}?{query}", self.api("ipfs/add")))
+            .header("content-type", ctype)
+            .body(body)
+            .send()
+            .await
+            .unwrap()
+    }
+
+    pub async fn get_json(&self, path: &str) -> (u16, Value) {
+        let res = self.client.get(self.api(path)).send().await.unwrap();
+        let status = res.status().as_u16();
+        (status, res.json().await.unwrap())
+    }
+
+    pub async fn post_json(&self, path: &str, body: Value) -> (u16, Value) {
+        let res = self.client.post(self.api(path)).json(&body).send().await.unwrap();
+        let status = res.status().as_u16();
+        (status, res.json().await.unwrap())
+    }
+}
+
+/// A hand-built multipart body (reqwest's multipart feature is not needed for this).
+pub fn multipart(field: &str, filename: &str, data: &[u8]) -> (Vec<u8>, String) {
+    let boundary = "----ipfs-mcp-test-boundary-7d93";
+    let mut body = Vec::new();
+    body.extend_from_slice(
+        format!(
+            "--{boundary}\r\nContent-Disposition: form-data; name=\"{field}\"; filename=\"{filename}\"\r\n\
+             Content-Type: application/octet-stream\r\n\r\n"
+        )
+        .as_bytes(),
+    );
+    body.extend_from_slice(data);
+    body.extend_from_slice(format!("\r\n--{boundary}--\r\n").as_bytes());
+    (body, format!("multipart/form-data; boundary={boundary}"))
+}
+
+pub fn test_settings() -> Settings {
+    let mut s = Settings::default();
+    s.server.port = 0;
+    s.server.isolation = true;
+    s.server.workers = Some(2);
+    s
+}
+
+pub async fn spawn_app() -> TestApp {
+    spawn_with(test_settings()).await
+}
+
+pub async fn spawn_with(settings: Settings) -> TestApp {
+    let app = Application::build(settings).await.expect("app builds");
+    start(app)
+}
+
+/// Serves a given backend (e.g. one that fails on purpose).
+pub async fn spawn_with_backend(backend: Arc<dyn Backend>) -> TestApp {
+    let app = Application::with_backend(test_settings(), backend, None).expect("app builds");
+    start(app)
+}
+
+fn start(app: Application) -> TestApp {
+    let address = format!("http://127.0.0.1:{}", app.port());
+    tokio::spawn(app.run_until_stopped());
+    TestApp {
+        address,
+        client: reqwest::Client::builder().no_proxy().build().unwrap(),
+    }
+}
+
+/// Checks the one error body shape.
+pub fn assert_error(status: u16, body: &Value, expected: u16, error_type: &str) {
+    assert_eq!(status, expected, "{body}");
+    assert_eq!(body["success"], false, "{body}");
+    assert_eq!(body["error_type"], error_type, "{body}");
+    assert!(body["error"].as_str().is_some_and(|e| !e.is_empty()), "{body}");
+    assert!(body["operation_id"].as_str().is_some_and(|e| !e.is_empty()), "{body}");
+}

@@ -1,0 +1,12 @@
+//! Black-box HTTP tests: the real server on port 0, an isolated data dir, a real client.
+
+#[path = "../common/mod.rs"]
+mod common;
+
+mod add;
+mod content;
+mod errors;
+mod helpers;
+mod node;
+mod pins_blocks_dag;
+mod system;
