@@ -1,5 +1,5 @@
-//! `GET health` (also `/api/v0/health`), `GET debug`, `GET operations`, and the JSON 404 for
-//! unknown routes.
+//! `GET health` (also `/api/v0/health`), `GET debug`, `GET operations`, and the JSON 404/405
+//! for unknown routes and methods.
 
 use super::error::ApiError;
 use super::{AppState, Result, envelope};
@@ -82,7 +82,16 @@ pub async fn operations(
     ))
 }
 
+/// Default service. Actix also routes here when a path matched but the method did not; that
+/// case is a 405.
 pub async fn not_found(req: HttpRequest) -> Result<HttpResponse> {
+    if let Some(pattern) = req.match_pattern() {
+        return Err(ApiError::new(
+            actix_web::http::StatusCode::METHOD_NOT_ALLOWED,
+            "method_not_allowed",
+            format!("{} is not allowed on {pattern}", req.method()),
+        ));
+    }
     Err(ApiError::new(
         actix_web::http::StatusCode::NOT_FOUND,
         "not_found",

@@ -46,9 +46,10 @@ async fn wrong_method_is_a_json_error() {
     let app = spawn_app().await;
     let res = app.client.delete(app.api("ipfs/add")).send().await.unwrap();
     let status = res.status().as_u16();
-    assert!(status == 404 || status == 405, "{status}");
-    let body: serde_json::Value = res.json().await.unwrap();
-    assert_eq!(body["success"], false);
+    assert_error(status, &res.json().await.unwrap(), 405, "method_not_allowed");
+    let res = app.client.post(app.api("ipfs/cat/QmbFMke1KXqnYyBBWxB74N4c5SBnJMVAiMNRcGu6x1AwQH")).send().await.unwrap();
+    let status = res.status().as_u16();
+    assert_error(status, &res.json().await.unwrap(), 405, "method_not_allowed");
 }
 
 #[tokio::test]
