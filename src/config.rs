@@ -151,6 +151,7 @@ pub fn default_data_dir() -> PathBuf {
 }
 
 #[cfg(test)]
+#[allow(clippy::result_large_err)] // figment::Jail's closure signature
 mod tests {
     use super::*;
 

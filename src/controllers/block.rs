@@ -76,12 +76,12 @@ pub async fn put(
             ..Default::default()
         },
     };
-    if let Some(mh) = args.str(&["mhtype"]) {
-        if mh != "sha2-256" {
-            return Err(ApiError::bad_request(format!(
-                "unsupported mhtype {mh:?}: only sha2-256"
-            )));
-        }
+    if let Some(mh) = args.str(&["mhtype"])
+        && mh != "sha2-256"
+    {
+        return Err(ApiError::bad_request(format!(
+            "unsupported mhtype {mh:?}: only sha2-256"
+        )));
     }
     let options = BlockPutOptions {
         pin: args.bool(&["pin"], false)?,

@@ -68,10 +68,10 @@ impl ImportOptions {
             None | Some("") => DEFAULT_CHUNK_SIZE,
             Some(spec) => parse_chunker(spec)?,
         };
-        if let Some(name) = &file_name {
-            if name.is_empty() || name.contains('/') {
-                return Err(OptionsError::FileName(name.clone()));
-            }
+        if let Some(name) = &file_name
+            && (name.is_empty() || name.contains('/'))
+        {
+            return Err(OptionsError::FileName(name.clone()));
         }
         Ok(Self {
             chunk_size,

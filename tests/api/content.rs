@@ -17,7 +17,12 @@ async fn cat_streams_bytes_with_caching_headers() {
     let data = sample();
     let (app, cid) = setup(&data).await;
     for route in ["ipfs/cat", "ipfs/get"] {
-        let res = app.client.get(app.api(&format!("{route}/{cid}"))).send().await.unwrap();
+        let res = app
+            .client
+            .get(app.api(&format!("{route}/{cid}")))
+            .send()
+            .await
+            .unwrap();
         assert_eq!(res.status(), 200);
         let h = res.headers().clone();
         assert_eq!(h["etag"], format!("\"{cid}\"").as_str());
@@ -35,7 +40,12 @@ async fn cat_streams_bytes_with_caching_headers() {
 async fn content_type_is_sniffed_from_bytes() {
     let png = [&b"\x89PNG\r\n\x1a\n"[..], &[0u8; 64]].concat();
     let (app, cid) = setup(&png).await;
-    let res = app.client.get(app.api(&format!("ipfs/cat/{cid}"))).send().await.unwrap();
+    let res = app
+        .client
+        .get(app.api(&format!("ipfs/cat/{cid}")))
+        .send()
+        .await
+        .unwrap();
     assert_eq!(res.headers()["content-type"], "image/png");
 }
 
@@ -44,8 +54,20 @@ async fn ranges_single_suffix_and_open() {
     let data = sample();
     let (app, cid) = setup(&data).await;
     let url = app.api(&format!("ipfs/cat/{cid}"));
-    for (range, start, end) in [("bytes=6-16", 6, 16), ("bytes=-3", 4997, 4999), ("bytes=4000-", 4000, 4999), ("bytes=1020-1030", 1020, 1030), ("bytes=4990-9999", 4990, 4999)] {
-        let res = app.client.get(&url).header("range", range).send().await.unwrap();
+    for (range, start, end) in [
+        ("bytes=6-16", 6, 16),
+        ("bytes=-3", 4997, 4999),
+        ("bytes=4000-", 4000, 4999),
+        ("bytes=1020-1030", 1020, 1030),
+        ("bytes=4990-9999", 4990, 4999),
+    ] {
+        let res = app
+            .client
+            .get(&url)
+            .header("range", range)
+            .send()
+            .await
+            .unwrap();
         assert_eq!(res.status(), 206, "{range}");
         assert_eq!(
             res.headers()["content-range"],
@@ -69,7 +91,12 @@ async fn unsatisfiable_range_is_416_with_content_range() {
         .unwrap();
     assert_eq!(res.headers()["content-range"], "bytes */5000");
     let status = res.status().as_u16();
-    assert_error(status, &res.json().await.unwrap(), 416, "range_not_satisfiable");
+    assert_error(
+        status,
+        &res.json().await.unwrap(),
+        416,
+        "range_not_satisfiable",
+    );
 }
 
 #[tokio::test]
@@ -97,7 +124,12 @@ async fn if_none_match_gives_304() {
 #[tokio::test]
 async fn head_gives_headers_only() {
     let (app, cid) = setup(b"head").await;
-    let res = app.client.head(app.api(&format!("ipfs/cat/{cid}"))).send().await.unwrap();
+    let res = app
+        .client
+        .head(app.api(&format!("ipfs/cat/{cid}")))
+        .send()
+        .await
+        .unwrap();
     assert_eq!(res.status(), 200);
     assert_eq!(res.headers()["content-length"], "4");
     assert!(res.bytes().await.unwrap().is_empty());
@@ -110,7 +142,9 @@ async fn post_cat_returns_base64_json() {
     assert_eq!(status, 200, "{body}");
     assert_eq!(body["data"], "aW5saW5lIGJ5dGVz");
     assert_eq!(body["size"], 12);
-    let (status, body) = app.post_json("ipfs/cat", json!({"cid": cid, "offset": 7, "length": 3})).await;
+    let (status, body) = app
+        .post_json("ipfs/cat", json!({"cid": cid, "offset": 7, "length": 3}))
+        .await;
     assert_eq!(status, 200);
     assert_eq!(body["data"], "Ynl0"); // "byt"
 }

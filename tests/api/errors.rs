@@ -11,18 +11,32 @@ use std::sync::Arc;
 #[tokio::test]
 async fn invalid_cid_is_400() {
     let app = spawn_app().await;
-    for route in ["ipfs/cat/not-a-cid", "ipfs/block/get/xyz", "ipfs/block/stat/Qm123", "ipfs/dag/get/zzz", "ipfs/pin/ls?arg=bad"] {
+    for route in [
+        "ipfs/cat/not-a-cid",
+        "ipfs/block/get/xyz",
+        "ipfs/block/stat/Qm123",
+        "ipfs/dag/get/zzz",
+        "ipfs/pin/ls?arg=bad",
+    ] {
         let (status, body) = app.get_json(route).await;
         assert_error(status, &body, 400, "invalid_argument");
     }
-    let (status, body) = app.post_json("ipfs/pin/add", json!({"cid": "bafy-nope"})).await;
+    let (status, body) = app
+        .post_json("ipfs/pin/add", json!({"cid": "bafy-nope"}))
+        .await;
     assert_error(status, &body, 400, "invalid_argument");
 }
 
 #[tokio::test]
 async fn bad_add_parameters_are_400() {
     let app = spawn_app().await;
-    for q in ["cid-version=2", "chunker=rabin", "chunker=size-0", "pin=maybe", "raw-leaves=x"] {
+    for q in [
+        "cid-version=2",
+        "chunker=rabin",
+        "chunker=size-0",
+        "pin=maybe",
+        "raw-leaves=x",
+    ] {
         let res = app.add_raw(b"x", q).await;
         let status = res.status().as_u16();
         assert_error(status, &res.json().await.unwrap(), 400, "invalid_argument");
@@ -32,7 +46,9 @@ async fn bad_add_parameters_are_400() {
 #[tokio::test]
 async fn unknown_content_and_routes_are_404() {
     let app = spawn_app().await;
-    let (status, body) = app.get_json("ipfs/cat/QmbFMke1KXqnYyBBWxB74N4c5SBnJMVAiMNRcGu6x1AwQH").await;
+    let (status, body) = app
+        .get_json("ipfs/cat/QmbFMke1KXqnYyBBWxB74N4c5SBnJMVAiMNRcGu6x1AwQH")
+        .await;
     assert_error(status, &body, 404, "not_found");
     let (status, body) = app.get_json("no/such/route").await;
     assert_error(status, &body, 404, "not_found");
@@ -46,10 +62,25 @@ async fn wrong_method_is_a_json_error() {
     let app = spawn_app().await;
     let res = app.client.delete(app.api("ipfs/add")).send().await.unwrap();
     let status = res.status().as_u16();
-    assert_error(status, &res.json().await.unwrap(), 405, "method_not_allowed");
-    let res = app.client.post(app.api("ipfs/cat/QmbFMke1KXqnYyBBWxB74N4c5SBnJMVAiMNRcGu6x1AwQH")).send().await.unwrap();
+    assert_error(
+        status,
+        &res.json().await.unwrap(),
+        405,
+        "method_not_allowed",
+    );
+    let res = app
+        .client
+        .post(app.api("ipfs/cat/QmbFMke1KXqnYyBBWxB74N4c5SBnJMVAiMNRcGu6x1AwQH"))
+        .send()
+        .await
+        .unwrap();
     let status = res.status().as_u16();
-    assert_error(status, &res.json().await.unwrap(), 405, "method_not_allowed");
+    assert_error(
+        status,
+        &res.json().await.unwrap(),
+        405,
+        "method_not_allowed",
+    );
 }
 
 #[tokio::test]
@@ -62,20 +93,27 @@ async fn bodies_over_the_limit_are_413() {
     let status = res.status().as_u16();
     assert_error(status, &res.json().await.unwrap(), 413, "payload_too_large");
     // streamed without a Content-Length: caught as the bytes arrive
-    let chunks: Vec<Result<Bytes, std::io::Error>> = (0..20).map(|_| Ok(Bytes::from(vec![0u8; 100]))).collect();
+    let chunks: Vec<Result<Bytes, std::io::Error>> =
+        (0..20).map(|_| Ok(Bytes::from(vec![0u8; 100]))).collect();
     let res = app
         .client
         .post(app.api("ipfs/add"))
         .header("content-type", "application/octet-stream")
-        .body(reqwest::Body::wrap_stream(futures_util::stream::iter(chunks)))
+        .body(reqwest::Body::wrap_stream(futures_util::stream::iter(
+            chunks,
+        )))
         .send()
         .await
         .unwrap();
     let status = res.status().as_u16();
     assert_error(status, &res.json().await.unwrap(), 413, "payload_too_large");
-    let (status, body) = app.post_json("ipfs/add/json", json!({"content": "x".repeat(500)})).await;
+    let (status, body) = app
+        .post_json("ipfs/add/json", json!({"content": "x".repeat(500)}))
+        .await;
     assert_error(status, &body, 413, "payload_too_large");
-    let (status, body) = app.post_json("ipfs/pin/add", json!({"cid": "x".repeat(500)})).await;
+    let (status, body) = app
+        .post_json("ipfs/pin/add", json!({"cid": "x".repeat(500)}))
+        .await;
     assert_eq!(status, 413, "{body}");
     assert_eq!(body["success"], false);
 }
@@ -83,10 +121,28 @@ async fn bodies_over_the_limit_are_413() {
 #[tokio::test]
 async fn wrong_content_type_is_415() {
     let app = spawn_app().await;
-    for (route, ctype) in [("ipfs/add", "text/csv"), ("ipfs/add/json", "text/plain"), ("ipfs/add/file", "application/json"), ("ipfs/pin/add", "text/plain"), ("ipfs/block/put", "image/png")] {
-        let res = app.client.post(app.api(route)).header("content-type", ctype).body("{}").send().await.unwrap();
+    for (route, ctype) in [
+        ("ipfs/add", "text/csv"),
+        ("ipfs/add/json", "text/plain"),
+        ("ipfs/add/file", "application/json"),
+        ("ipfs/pin/add", "text/plain"),
+        ("ipfs/block/put", "image/png"),
+    ] {
+        let res = app
+            .client
+            .post(app.api(route))
+            .header("content-type", ctype)
+            .body("{}")
+            .send()
+            .await
+            .unwrap();
         let status = res.status().as_u16();
-        assert_error(status, &res.json().await.unwrap(), 415, "unsupported_media_type");
+        assert_error(
+            status,
+            &res.json().await.unwrap(),
+            415,
+            "unsupported_media_type",
+        );
     }
 }
 
@@ -122,19 +178,35 @@ async fn missing_fields_are_422() {
     let app = spawn_app().await;
     let (status, body) = app.post_json("ipfs/pin/add", json!({})).await;
     assert_error(status, &body, 422, "missing_field");
-    let (status, body) = app.post_json("ipfs/add/json", json!({"filename": "x"})).await;
+    let (status, body) = app
+        .post_json("ipfs/add/json", json!({"filename": "x"}))
+        .await;
     assert_error(status, &body, 422, "missing_field");
-    let (status, body) = app.post_json("ipfs/dag/put", json!({"format": "dag-cbor"})).await;
+    let (status, body) = app
+        .post_json("ipfs/dag/put", json!({"format": "dag-cbor"}))
+        .await;
     assert_error(status, &body, 422, "missing_field");
     let (mp, ctype) = multipart("other", "", b"");
-    let mp = String::from_utf8(mp).unwrap().replace("; filename=\"\"", "");
-    let res = app.client.post(app.api("ipfs/add")).header("content-type", ctype).body(mp).send().await.unwrap();
+    let mp = String::from_utf8(mp)
+        .unwrap()
+        .replace("; filename=\"\"", "");
+    let res = app
+        .client
+        .post(app.api("ipfs/add"))
+        .header("content-type", ctype)
+        .body(mp)
+        .send()
+        .await
+        .unwrap();
     let status = res.status().as_u16();
     assert_error(status, &res.json().await.unwrap(), 422, "missing_field");
 }
 
+/// Makes the error a failing backend returns.
+type MakeError = fn() -> BackendError;
+
 /// A backend that fails every call with one error, for the 5xx mappings.
-struct Failing(fn() -> BackendError);
+struct Failing(MakeError);
 
 #[async_trait]
 impl Backend for Failing {
@@ -142,7 +214,10 @@ impl Backend for Failing {
         BackendKind::Kubo
     }
     async fn health(&self) -> BackendHealth {
-        BackendHealth { state: BackendState::Down, detail: "down on purpose".into() }
+        BackendHealth {
+            state: BackendState::Down,
+            detail: "down on purpose".into(),
+        }
     }
     async fn add(&self, _: ByteStream, _: AddOptions) -> Result<Added, BackendError> {
         Err((self.0)())
@@ -150,7 +225,12 @@ impl Backend for Failing {
     async fn stat(&self, _: &ContentPath) -> Result<NodeStat, BackendError> {
         Err((self.0)())
     }
-    async fn cat(&self, _: &ContentPath, _: u64, _: Option<u64>) -> Result<ByteStream, BackendError> {
+    async fn cat(
+        &self,
+        _: &ContentPath,
+        _: u64,
+        _: Option<u64>,
+    ) -> Result<ByteStream, BackendError> {
         Err((self.0)())
     }
     async fn pin_add(&self, _: &Cid, _: bool) -> Result<Vec<Cid>, BackendError> {
@@ -180,7 +260,11 @@ impl Backend for Failing {
     async fn dag_resolve(&self, _: &ContentPath) -> Result<DagResolved, BackendError> {
         Err((self.0)())
     }
-    async fn name_publish(&self, _: &str, _: NamePublishOptions) -> Result<NamePublished, BackendError> {
+    async fn name_publish(
+        &self,
+        _: &str,
+        _: NamePublishOptions,
+    ) -> Result<NamePublished, BackendError> {
         Err((self.0)())
     }
     async fn name_resolve(&self, _: &str) -> Result<String, BackendError> {
@@ -202,15 +286,36 @@ impl Backend for Failing {
 
 #[tokio::test]
 async fn backend_trouble_maps_to_5xx_and_never_200() {
-    let cases: [(fn() -> BackendError, u16, &str); 4] = [
-        (|| BackendError::Unavailable("node down".into()), 503, "backend_unavailable"),
-        (|| BackendError::BadGateway("garbage".into()), 502, "backend_error"),
-        (|| BackendError::Timeout("slow".into()), 504, "backend_timeout"),
-        (|| BackendError::Internal("bug".into()), 500, "internal_error"),
+    let cases: [(MakeError, u16, &str); 4] = [
+        (
+            || BackendError::Unavailable("node down".into()),
+            503,
+            "backend_unavailable",
+        ),
+        (
+            || BackendError::BadGateway("garbage".into()),
+            502,
+            "backend_error",
+        ),
+        (
+            || BackendError::Timeout("slow".into()),
+            504,
+            "backend_timeout",
+        ),
+        (
+            || BackendError::Internal("bug".into()),
+            500,
+            "internal_error",
+        ),
     ];
     for (make, status, kind) in cases {
         let app = spawn_with_backend(Arc::new(Failing(make))).await;
-        for route in ["ipfs/id", "ipfs/version", "ipfs/cat/QmbFMke1KXqnYyBBWxB74N4c5SBnJMVAiMNRcGu6x1AwQH", "ipfs/pin/ls"] {
+        for route in [
+            "ipfs/id",
+            "ipfs/version",
+            "ipfs/cat/QmbFMke1KXqnYyBBWxB74N4c5SBnJMVAiMNRcGu6x1AwQH",
+            "ipfs/pin/ls",
+        ] {
             let (got, body) = app.get_json(route).await;
             assert_error(got, &body, status, kind);
             assert_eq!(body["error_id"].is_string(), status == 500, "{body}");

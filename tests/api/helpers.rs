@@ -18,7 +18,11 @@ impl TestApp {
     }
 
     pub fn api(&self, path: &str) -> String {
-        format!("{}/api/v0/mcp/{}", self.address, path.trim_start_matches('/'))
+        format!(
+            "{}/api/v0/mcp/{}",
+            self.address,
+            path.trim_start_matches('/')
+        )
     }
 
     /// Adds raw bytes through the multipart route; returns the JSON body.
@@ -46,7 +50,13 @@ impl TestApp {
     }
 
     pub async fn post_json(&self, path: &str, body: Value) -> (u16, Value) {
-        let res = self.client.post(self.api(path)).json(&body).send().await.unwrap();
+        let res = self
+            .client
+            .post(self.api(path))
+            .json(&body)
+            .send()
+            .await
+            .unwrap();
         let status = res.status().as_u16();
         (status, res.json().await.unwrap())
     }
@@ -105,6 +115,12 @@ pub fn assert_error(status: u16, body: &Value, expected: u16, error_type: &str) 
     assert_eq!(status, expected, "{body}");
     assert_eq!(body["success"], false, "{body}");
     assert_eq!(body["error_type"], error_type, "{body}");
-    assert!(body["error"].as_str().is_some_and(|e| !e.is_empty()), "{body}");
-    assert!(body["operation_id"].as_str().is_some_and(|e| !e.is_empty()), "{body}");
+    assert!(
+        body["error"].as_str().is_some_and(|e| !e.is_empty()),
+        "{body}"
+    );
+    assert!(
+        body["operation_id"].as_str().is_some_and(|e| !e.is_empty()),
+        "{body}"
+    );
 }

@@ -14,33 +14,52 @@ async fn id_version_and_dht() {
     assert_eq!(v["backend"], "simulation");
     assert!(v["Version"].as_str().is_some());
 
-    let cid = app.add(b"provided", "").await["cid"].as_str().unwrap().to_string();
+    let cid = app.add(b"provided", "").await["cid"]
+        .as_str()
+        .unwrap()
+        .to_string();
     let (status, provs) = app.get_json(&format!("ipfs/dht/findprovs?cid={cid}")).await;
     assert_eq!(status, 200);
     assert_eq!(provs["providers"][0]["ID"], me);
     let absent = "bafkreihdwdcefgh4dqkjv67uzcmw7ojee6xedzdetojuzjevtenxquvyku";
-    let (_, provs) = app.get_json(&format!("ipfs/dht/findprovs?arg={absent}")).await;
+    let (_, provs) = app
+        .get_json(&format!("ipfs/dht/findprovs?arg={absent}"))
+        .await;
     assert_eq!(provs["count"], 0);
-    let (status, peer) = app.get_json(&format!("ipfs/dht/findpeer?peer_id={me}")).await;
+    let (status, peer) = app
+        .get_json(&format!("ipfs/dht/findpeer?peer_id={me}"))
+        .await;
     assert_eq!(status, 200);
     assert_eq!(peer["peer"]["ID"], me);
     let other = "12D3KooWD3eckifWpRn9wQpMG9R9hX3sD158z7EqHWmweQAJU5SA";
-    let (status, body) = app.get_json(&format!("ipfs/dht/findpeer?peer_id={other}")).await;
+    let (status, body) = app
+        .get_json(&format!("ipfs/dht/findpeer?peer_id={other}"))
+        .await;
     assert_error(status, &body, 404, "not_found");
 }
 
 #[tokio::test]
 async fn name_publish_and_resolve() {
     let app = spawn_app().await;
-    let cid = app.add(b"named", "").await["cid"].as_str().unwrap().to_string();
-    let (status, body) = app.post_json("ipfs/name/publish", json!({"path": cid, "lifetime": "1h"})).await;
+    let cid = app.add(b"named", "").await["cid"]
+        .as_str()
+        .unwrap()
+        .to_string();
+    let (status, body) = app
+        .post_json("ipfs/name/publish", json!({"path": cid, "lifetime": "1h"}))
+        .await;
     assert_eq!(status, 200, "{body}");
     let name = body["Name"].as_str().unwrap().to_string();
     assert!(name.starts_with("k51"), "{name}");
     let (status, body) = app.get_json(&format!("ipfs/name/resolve?arg={name}")).await;
     assert_eq!(status, 200, "{body}");
     assert_eq!(body["Path"], format!("/ipfs/{cid}"));
-    let (status, body) = app.post_json("ipfs/name/publish", json!({"path": cid, "lifetime": "forever"})).await;
+    let (status, body) = app
+        .post_json(
+            "ipfs/name/publish",
+            json!({"path": cid, "lifetime": "forever"}),
+        )
+        .await;
     assert_error(status, &body, 400, "invalid_argument");
 }
 

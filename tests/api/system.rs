@@ -41,7 +41,12 @@ async fn debug_mode_headers_operations_and_debug() {
         .await
         .unwrap();
     assert_eq!(res.headers()["x-mcp-session-id"], "my-session");
-    assert!(res.headers()["x-mcp-process-time"].to_str().unwrap().ends_with("ms"));
+    assert!(
+        res.headers()["x-mcp-process-time"]
+            .to_str()
+            .unwrap()
+            .ends_with("ms")
+    );
     let res = app.client.get(app.api("ipfs/id")).send().await.unwrap();
     assert!(!res.headers()["x-mcp-session-id"].is_empty());
     for _ in 0..4 {

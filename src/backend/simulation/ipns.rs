@@ -110,7 +110,7 @@ impl Ipns {
 
     /// The raw, signed record of a name, as stored.
     pub fn record(&self, name: &str) -> Result<Option<Vec<u8>>, BackendError> {
-        Ok(self.load(&parse_name(name)?)?)
+        self.load(&parse_name(name)?)
     }
 
     fn load(&self, peer: &PeerId) -> Result<Option<Vec<u8>>, BackendError> {
