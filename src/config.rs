@@ -13,6 +13,8 @@ pub struct Settings {
     pub server: ServerSettings,
     pub backend: BackendSettings,
     pub limits: LimitSettings,
+    /// How the embedded node stores blocks (see `backend::simulation::StorageOptions`).
+    pub storage: crate::backend::simulation::StorageOptions,
 }
 
 #[derive(Debug, Clone, Serialize, Deserialize)]

@@ -63,12 +63,12 @@ impl Application {
         };
         let backend: Arc<dyn Backend> = match settings.backend.kind {
             BackendKind::Simulation => Arc::new(
-                SimulationBackend::open(data_dir.as_deref()).map_err(|source| {
-                    StartupError::Backend {
+                SimulationBackend::open_with(data_dir.as_deref(), settings.storage).map_err(
+                    |source| StartupError::Backend {
                         kind: "simulation",
                         source,
-                    }
-                })?,
+                    },
+                )?,
             ),
             BackendKind::Kubo => return Err(StartupError::KuboNotImplemented),
         };

@@ -4,22 +4,33 @@
 //! CID version and codec that names the same bytes.
 //!
 //! Two implementations behind [`BlockStore`]:
-//! * [`FlatFsStore`]: one file per block under `blocks/<2-char shard>/`, like Kubo's flatfs.
-//!   Chosen over sled for bulk content because writes are a plain `write` + `rename` (no
-//!   write amplification, no page cache of our own), which keeps a 1 GiB add fast and small.
-//!   Writes land in a temp file and are renamed into place, so a crash never leaves a torn block
-//!   under its real name. [`BlockStore::sync`] (one `syncfs`) is the durability barrier; callers
-//!   invoke it before acknowledging a write.
+//! * [`PackStore`]: blocks appended to segment files (`blocks/seg-NNNNNN.pack`) with a sled index
+//!   (`blocks/index.sled`: multihash -> segment, offset, length). Chosen over one file per block
+//!   (Kubo's flatfs) after measuring: on ext4, creating an inode per 256 KiB block cost more
+//!   than hashing it (perf: `ext4_create`/`find_inode_bit` ahead of `sha256::compress`), holding a
+//!   1 GiB add to ~250 MB/s. Appending is sequential and allocates no inodes.
+//!   Every read is verified against the block's hash, so a torn or lost write after a power
+//!   failure (or an index entry that became durable before its data) is reported as a missing
+//!   block, never served as content. That is what lets `sync` run without stopping appends.
+//!   Durability has two levels: [`BlockStore::flush`] (index persisted; the data is already in
+//!   the OS, so acknowledged blocks survive a process crash or `kill -9`) and
+//!   [`BlockStore::sync`] (segments `fdatasync`ed, then the index: survives power loss). The
+//!   backend calls one or the other before acknowledging a write, per [`SyncPolicy`].
+//!   Blocks are never deleted (there is no `repo gc` yet); reclaiming space would be a
+//!   compaction of segments.
 //! * [`MemoryStore`]: for `--isolation` and tests.
 
 use bytes::Bytes;
 use cid::Cid;
-use parking_lot::RwLock;
+use parking_lot::{Mutex, RwLock};
+use serde::{Deserialize, Serialize};
 use std::collections::HashMap;
-use std::fs;
+use std::fs::{self, File, OpenOptions};
 use std::io::{self, Write};
+use std::os::unix::fs::FileExt;
 use std::path::{Path, PathBuf};
-use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, Ordering};
 
 /// Blocking block storage. Callers run it on a blocking thread.
 pub trait BlockStore: Send + Sync + 'static {
@@ -29,112 +40,240 @@ pub trait BlockStore: Send + Sync + 'static {
     fn size(&self, cid: &Cid) -> io::Result<Option<u64>>;
     /// Stores a block; storing an existing block is a cheap no-op.
     fn put(&self, cid: &Cid, data: &[u8]) -> io::Result<()>;
-    /// Makes every completed `put` durable.
+    /// Completed puts survive a crash of this process.
+    fn flush(&self) -> io::Result<()>;
+    /// Completed puts survive a crash of the machine.
     fn sync(&self) -> io::Result<()>;
+    /// `sync`, but only if something was acknowledged (flushed) since the last sync. Data of a
+    /// write still in progress is not acknowledged, so syncing it early protects nobody and
+    /// would only compete with the ingest for CPU and disk.
+    fn sync_acknowledged(&self) -> io::Result<bool> {
+        self.sync()?;
+        Ok(true)
+    }
     /// Number of blocks and their total bytes.
     fn usage(&self) -> io::Result<(u64, u64)>;
 }
 
-fn key_of(cid: &Cid) -> String {
-    let mh = cid.hash().to_bytes();
-    let mut s = String::with_capacity(mh.len() * 2);
-    for b in mh {
-        s.push_str(&format!("{b:02x}"));
+/// When a write is acknowledged.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, Default)]
+#[serde(rename_all = "lowercase")]
+pub enum SyncPolicy {
+    /// `fdatasync` before every acknowledgement: survives power loss, bounded by the disk's
+    /// write bandwidth.
+    Always,
+    /// Acknowledge once the data is in the OS and the index is persisted (survives a process
+    /// crash); a background thread `fdatasync`s every `sync_interval_ms`, bounding what a power
+    /// loss can take to that window.
+    #[default]
+    Periodic,
+}
+
+/// Largest segment before a new one is started.
+const SEGMENT_BYTES: u64 = 1 << 30;
+
+/// Where a block lives: 16 bytes in the index.
+#[derive(Clone, Copy)]
+struct Location {
+    segment: u32,
+    offset: u64,
+    len: u32,
+}
+
+impl Location {
+    fn encode(&self) -> [u8; 16] {
+        let mut out = [0u8; 16];
+        out[..4].copy_from_slice(&self.segment.to_le_bytes());
+        out[4..12].copy_from_slice(&self.offset.to_le_bytes());
+        out[12..].copy_from_slice(&self.len.to_le_bytes());
+        out
     }
-    s
-}
-
-/// One file per block.
-pub struct FlatFsStore {
-    root: PathBuf,
-    tmp: PathBuf,
-    tmp_counter: AtomicU64,
-}
-
-impl FlatFsStore {
-    pub fn open(dir: &Path) -> io::Result<Self> {
-        let root = dir.to_path_buf();
-        let tmp = root.join(".tmp");
-        fs::create_dir_all(&tmp)?;
-        // Leftovers of a crash mid-write are garbage by construction: never renamed into place.
-        for entry in fs::read_dir(&tmp)? {
-            let _ = fs::remove_file(entry?.path());
+    fn decode(b: &[u8]) -> io::Result<Self> {
+        if b.len() != 16 {
+            return Err(io::Error::new(
+                io::ErrorKind::InvalidData,
+                "corrupt block index entry",
+            ));
         }
         Ok(Self {
-            root,
-            tmp,
-            tmp_counter: AtomicU64::new(0),
+            segment: u32::from_le_bytes(b[..4].try_into().expect("4 bytes")),
+            offset: u64::from_le_bytes(b[4..12].try_into().expect("8 bytes")),
+            len: u32::from_le_bytes(b[12..].try_into().expect("4 bytes")),
+        })
+    }
+}
+
+struct Active {
+    segment: u32,
+    file: File,
+    len: u64,
+}
+
+/// Append-only segments plus a sled index.
+pub struct PackStore {
+    dir: PathBuf,
+    index: sled::Db,
+    active: Mutex<Active>,
+    readers: RwLock<HashMap<u32, Arc<File>>>,
+    /// Set by `flush` (an acknowledgement), cleared by `sync`.
+    acknowledged_unsynced: AtomicBool,
+}
+
+fn to_io(e: sled::Error) -> io::Error {
+    io::Error::other(e.to_string())
+}
+
+impl PackStore {
+    pub fn open(dir: &Path) -> io::Result<Self> {
+        fs::create_dir_all(dir)?;
+        let index = sled::Config::new()
+            .path(dir.join("index.sled"))
+            .cache_capacity(16 * 1024 * 1024)
+            // Only our explicit flushes persist the index, so ordering against data is ours.
+            .flush_every_ms(None)
+            .open()
+            .map_err(to_io)?;
+        let last = fs::read_dir(dir)?
+            .filter_map(|e| e.ok()?.file_name().to_str().and_then(segment_number))
+            .max()
+            .unwrap_or(0);
+        let active = Self::open_segment(dir, last.max(1))?;
+        Ok(Self {
+            dir: dir.to_path_buf(),
+            index,
+            active: Mutex::new(active),
+            readers: RwLock::new(HashMap::new()),
+            acknowledged_unsynced: AtomicBool::new(false),
         })
     }
 
-    fn path_of(&self, cid: &Cid) -> PathBuf {
-        let key = key_of(cid);
-        let shard = &key[key.len() - 3..key.len() - 1];
-        self.root.join(shard).join(key)
+    fn segment_path(dir: &Path, segment: u32) -> PathBuf {
+        dir.join(format!("seg-{segment:06}.pack"))
+    }
+
+    fn open_segment(dir: &Path, segment: u32) -> io::Result<Active> {
+        let file = OpenOptions::new()
+            .create(true)
+            .append(true)
+            .open(Self::segment_path(dir, segment))?;
+        let len = file.metadata()?.len();
+        Ok(Active { segment, file, len })
+    }
+
+    fn reader(&self, segment: u32) -> io::Result<Arc<File>> {
+        if let Some(f) = self.readers.read().get(&segment) {
+            return Ok(f.clone());
+        }
+        let f = Arc::new(File::open(Self::segment_path(&self.dir, segment))?);
+        self.readers.write().insert(segment, f.clone());
+        Ok(f)
+    }
+
+    fn locate(&self, cid: &Cid) -> io::Result<Option<Location>> {
+        match self.index.get(cid.hash().to_bytes()).map_err(to_io)? {
+            Some(v) => Ok(Some(Location::decode(&v)?)),
+            None => Ok(None),
+        }
     }
 }
 
-impl BlockStore for FlatFsStore {
+fn segment_number(name: &str) -> Option<u32> {
+    name.strip_prefix("seg-")?
+        .strip_suffix(".pack")?
+        .parse()
+        .ok()
+}
+
+/// Whether `data` is what `cid`'s multihash names (sha2-256, the only hash we write).
+fn verifies(cid: &Cid, data: &[u8]) -> bool {
+    use sha2::Digest;
+    cid.hash().code() != crate::unixfs::SHA2_256
+        || cid.hash().digest() == sha2::Sha256::digest(data).as_slice()
+}
+
+impl BlockStore for PackStore {
     fn get(&self, cid: &Cid) -> io::Result<Option<Bytes>> {
-        match fs::read(self.path_of(cid)) {
-            Ok(data) => Ok(Some(Bytes::from(data))),
-            Err(e) if e.kind() == io::ErrorKind::NotFound => Ok(None),
-            Err(e) => Err(e),
+        let Some(loc) = self.locate(cid)? else {
+            return Ok(None);
+        };
+        let mut buf = vec![0u8; loc.len as usize];
+        match self
+            .reader(loc.segment)?
+            .read_exact_at(&mut buf, loc.offset)
+        {
+            Ok(()) if verifies(cid, &buf) => Ok(Some(Bytes::from(buf))),
+            // Lost or torn by a crash before its data reached the disk: absent, not corrupt.
+            Ok(()) | Err(_) => {
+                tracing::warn!(%cid, "block failed verification; treating it as missing");
+                Ok(None)
+            }
         }
     }
 
     fn has(&self, cid: &Cid) -> io::Result<bool> {
-        Ok(self.size(cid)?.is_some())
+        Ok(self.locate(cid)?.is_some())
     }
 
     fn size(&self, cid: &Cid) -> io::Result<Option<u64>> {
-        match fs::metadata(self.path_of(cid)) {
-            Ok(m) => Ok(Some(m.len())),
-            Err(e) if e.kind() == io::ErrorKind::NotFound => Ok(None),
-            Err(e) => Err(e),
-        }
+        Ok(self.locate(cid)?.map(|l| u64::from(l.len)))
     }
 
     fn put(&self, cid: &Cid, data: &[u8]) -> io::Result<()> {
-        let path = self.path_of(cid);
-        if path.exists() {
+        let key = cid.hash().to_bytes();
+        if self.index.contains_key(&key).map_err(to_io)? {
             return Ok(());
         }
-        let n = self.tmp_counter.fetch_add(1, Ordering::Relaxed);
-        let tmp = self.tmp.join(format!("{}-{n}", std::process::id()));
-        let mut file = fs::File::create(&tmp)?;
-        file.write_all(data)?;
-        drop(file);
-        let parent = path.parent().expect("block paths have a shard dir");
-        if let Err(e) = fs::rename(&tmp, &path) {
-            if e.kind() != io::ErrorKind::NotFound {
-                return Err(e);
+        let loc = {
+            let mut active = self.active.lock();
+            if active.len >= SEGMENT_BYTES {
+                *active = Self::open_segment(&self.dir, active.segment + 1)?;
             }
-            fs::create_dir_all(parent)?;
-            fs::rename(&tmp, &path)?;
-        }
+            active.file.write_all(data)?;
+            let loc = Location {
+                segment: active.segment,
+                offset: active.len,
+                len: data.len() as u32,
+            };
+            active.len += data.len() as u64;
+            loc
+        };
+        self.index.insert(key, &loc.encode()).map_err(to_io)?;
         Ok(())
     }
 
+    fn flush(&self) -> io::Result<()> {
+        self.index.flush().map_err(to_io)?;
+        self.acknowledged_unsynced.store(true, Ordering::Release);
+        Ok(())
+    }
+
+    fn sync_acknowledged(&self) -> io::Result<bool> {
+        if !self.acknowledged_unsynced.swap(false, Ordering::AcqRel) {
+            return Ok(false);
+        }
+        if let Err(e) = self.sync() {
+            self.acknowledged_unsynced.store(true, Ordering::Release);
+            return Err(e);
+        }
+        Ok(true)
+    }
+
     fn sync(&self) -> io::Result<()> {
-        // One syscall flushes every file and rename of this filesystem; far cheaper than an
-        // fsync per block for a many-block add.
-        let dir = fs::File::open(&self.root)?;
-        rustix::fs::syncfs(&dir)?;
+        // fdatasync a duplicate handle so appends continue meanwhile. Data written before this
+        // point is durable once it returns; an index entry that races ahead of its data is
+        // caught by the verification on read.
+        let file = self.active.lock().file.try_clone()?;
+        file.sync_data()?;
+        self.index.flush().map_err(to_io)?;
         Ok(())
     }
 
     fn usage(&self) -> io::Result<(u64, u64)> {
         let (mut count, mut bytes) = (0, 0);
-        for shard in fs::read_dir(&self.root)? {
-            let shard = shard?;
-            if shard.file_name() == ".tmp" || !shard.file_type()?.is_dir() {
-                continue;
-            }
-            for block in fs::read_dir(shard.path())? {
-                count += 1;
-                bytes += block?.metadata()?.len();
-            }
+        for item in self.index.iter() {
+            let (_, v) = item.map_err(to_io)?;
+            count += 1;
+            bytes += u64::from(Location::decode(&v)?.len);
         }
         Ok((count, bytes))
     }
@@ -163,6 +302,9 @@ impl BlockStore for MemoryStore {
             .or_insert_with(|| Bytes::copy_from_slice(data));
         Ok(())
     }
+    fn flush(&self) -> io::Result<()> {
+        Ok(())
+    }
     fn sync(&self) -> io::Result<()> {
         Ok(())
     }
@@ -187,6 +329,8 @@ mod tests {
         assert!(store.get(&cid).unwrap().is_none());
         store.put(&cid, data).unwrap();
         store.put(&cid, data).unwrap();
+        store.flush().unwrap();
+        store.sync_acknowledged().unwrap();
         store.sync().unwrap();
         assert!(store.has(&cid).unwrap());
         assert_eq!(store.size(&cid).unwrap(), Some(data.len() as u64));
@@ -203,10 +347,36 @@ mod tests {
     }
 
     #[test]
-    fn flatfs_store_conforms_and_persists() {
+    fn pack_store_conforms_and_persists() {
         let dir = tempfile::tempdir().unwrap();
-        conformance(&FlatFsStore::open(dir.path()).unwrap());
-        let reopened = FlatFsStore::open(dir.path()).unwrap();
+        conformance(&PackStore::open(dir.path()).unwrap());
+        let reopened = PackStore::open(dir.path()).unwrap();
         assert_eq!(reopened.usage().unwrap().0, 1);
+        // appends continue after existing data
+        let more = b"another block";
+        let cid = cid_of(cid::Version::V1, RAW, more);
+        reopened.put(&cid, more).unwrap();
+        reopened.flush().unwrap();
+        assert_eq!(&reopened.get(&cid).unwrap().unwrap()[..], more);
+        assert_eq!(reopened.usage().unwrap().0, 2);
+        // an acknowledgement makes the next periodic round sync, and only that round
+        assert!(reopened.sync_acknowledged().unwrap());
+        assert!(!reopened.sync_acknowledged().unwrap());
+    }
+
+    #[test]
+    fn pack_store_never_serves_damaged_bytes() {
+        let dir = tempfile::tempdir().unwrap();
+        let store = PackStore::open(dir.path()).unwrap();
+        let data = b"precious bytes";
+        let cid = cid_of(cid::Version::V1, RAW, data);
+        store.put(&cid, data).unwrap();
+        store.sync().unwrap();
+        // simulate a torn write: damage the segment behind the store's back
+        let seg = dir.path().join("seg-000001.pack");
+        let mut bytes = std::fs::read(&seg).unwrap();
+        bytes[0] ^= 0xff;
+        std::fs::write(&seg, bytes).unwrap();
+        assert!(store.get(&cid).unwrap().is_none());
     }
 }

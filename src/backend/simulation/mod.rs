@@ -5,7 +5,8 @@
 //! ([`ipns`]) in sled, and answers DAG queries by decoding the stored blocks ([`dag`]).
 //! What it cannot know offline (other peers, the DHT) it reports as absent, never invented.
 //!
-//! Layout of the data dir: `blocks/` (flatfs) and `meta.sled/` (pins, keys, IPNS records).
+//! Layout of the data dir: `blocks/` (pack segments and their index) and `meta.sled/` (pins,
+//! keys, IPNS records).
 //! With no data dir (`--isolation`), blocks live in memory and sled in a temporary file.
 
 pub mod blockstore;
@@ -17,7 +18,8 @@ use crate::backend::*;
 use crate::unixfs::reader::{self, BlockSource, ReadError};
 use crate::unixfs::{DAG_PB, Importer, RAW};
 use async_trait::async_trait;
-use blockstore::{BlockStore, FlatFsStore, MemoryStore};
+pub use blockstore::SyncPolicy;
+use blockstore::{BlockStore, MemoryStore, PackStore};
 use bytes::Bytes;
 use cid::Cid;
 use futures_util::{StreamExt, TryStreamExt};
@@ -31,6 +33,8 @@ use std::sync::Arc;
 pub const MAX_BLOCK_SIZE: u64 = 1024 * 1024;
 /// How many received chunks may wait for the importer thread; bounds memory per add.
 const ADD_QUEUE_DEPTH: usize = 8;
+/// How many finished blocks may wait for the writer thread (at most ~1 MiB each).
+const WRITE_QUEUE_DEPTH: usize = 4;
 
 /// The embedded node. Cheap to clone.
 #[derive(Clone)]
@@ -38,8 +42,28 @@ pub struct SimulationBackend {
     inner: Arc<Inner>,
 }
 
+/// How the simulation stores data.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+#[serde(default)]
+pub struct StorageOptions {
+    /// When writes are acknowledged (see [`SyncPolicy`]).
+    pub sync: SyncPolicy,
+    /// Period of the background `fdatasync` under [`SyncPolicy::Periodic`].
+    pub sync_interval_ms: u64,
+}
+
+impl Default for StorageOptions {
+    fn default() -> Self {
+        Self {
+            sync: SyncPolicy::Periodic,
+            sync_interval_ms: 1000,
+        }
+    }
+}
+
 struct Inner {
     store: Arc<dyn BlockStore>,
+    policy: SyncPolicy,
     pins: pins::PinStore,
     ipns: ipns::Ipns,
     identity: Keypair,
@@ -89,9 +113,16 @@ enum Feed {
 impl SimulationBackend {
     /// Opens (or creates) the node under `data_dir`; `None` keeps everything in memory.
     pub fn open(data_dir: Option<&Path>) -> Result<Self, BackendError> {
+        Self::open_with(data_dir, StorageOptions::default())
+    }
+
+    pub fn open_with(
+        data_dir: Option<&Path>,
+        storage: StorageOptions,
+    ) -> Result<Self, BackendError> {
         let (store, db): (Arc<dyn BlockStore>, sled::Db) = match data_dir {
             Some(dir) => (
-                Arc::new(FlatFsStore::open(&dir.join("blocks"))?),
+                Arc::new(PackStore::open(&dir.join("blocks"))?),
                 sled::Config::new()
                     .path(dir.join("meta.sled"))
                     // Only small metadata lives here; sled's 1 GiB default cache is far too big.
@@ -108,8 +139,15 @@ impl SimulationBackend {
         };
         let ipns = ipns::Ipns::open(&db)?;
         let identity = ipns.key("self")?;
+        if storage.sync == SyncPolicy::Periodic && data_dir.is_some() {
+            spawn_syncer(
+                &store,
+                std::time::Duration::from_millis(storage.sync_interval_ms.max(10)),
+            );
+        }
         Ok(Self {
             inner: Arc::new(Inner {
+                policy: storage.sync,
                 store,
                 pins: pins::PinStore::open(&db)?,
                 ipns,
@@ -211,10 +249,9 @@ impl Inner {
         Ok(out)
     }
 
-    fn put_and_sync(&self, cid: &Cid, data: &[u8]) -> Result<(), BackendError> {
+    fn put_and_commit(&self, cid: &Cid, data: &[u8]) -> Result<(), BackendError> {
         self.store.put(cid, data)?;
-        self.store.sync()?;
-        Ok(())
+        commit(&*self.store, self.policy)
     }
 
     /// Walks a DAG path (dag get / dag resolve semantics).
@@ -239,6 +276,33 @@ impl Inner {
     }
 }
 
+/// Background `fdatasync` for [`SyncPolicy::Periodic`]: each round syncs what was acknowledged
+/// since the last one. Ends when the store is dropped.
+fn spawn_syncer(store: &Arc<dyn BlockStore>, every: std::time::Duration) {
+    let weak = Arc::downgrade(store);
+    std::thread::Builder::new()
+        .name("block-syncer".into())
+        .spawn(move || {
+            loop {
+                std::thread::sleep(every);
+                let Some(store) = weak.upgrade() else { return };
+                if let Err(e) = store.sync_acknowledged() {
+                    tracing::error!(error = %e, "periodic block sync failed");
+                }
+            }
+        })
+        .expect("spawning a thread");
+}
+
+/// Makes completed writes as durable as the policy promises, before acknowledging them.
+fn commit(store: &dyn BlockStore, policy: SyncPolicy) -> Result<(), BackendError> {
+    match policy {
+        SyncPolicy::Always => store.sync()?,
+        SyncPolicy::Periodic => store.flush()?,
+    }
+    Ok(())
+}
+
 fn missing(cid: &Cid) -> BackendError {
     BackendError::NotFound(format!(
         "block {cid} not found on this node (the simulation node cannot fetch from the network)"
@@ -261,31 +325,54 @@ impl Backend for SimulationBackend {
     async fn add(&self, mut input: ByteStream, options: AddOptions) -> Result<Added, BackendError> {
         let (tx, mut rx) = tokio::sync::mpsc::channel::<Feed>(ADD_QUEUE_DEPTH);
         let store = self.inner.store.clone();
+        let policy = self.inner.policy;
         let only_hash = options.only_hash;
         let import = options.import.clone();
-        // Hashing and writing happen on a blocking thread while this task keeps receiving.
+        // Three stages overlap: this task receives, a blocking thread hashes and builds the DAG,
+        // a writer thread appends blocks. Both hand-offs are bounded channels.
         let job = tokio::task::spawn_blocking(move || {
+            let (blocks_tx, blocks_rx) =
+                std::sync::mpsc::sync_channel::<(Cid, Vec<u8>)>(WRITE_QUEUE_DEPTH);
+            let writer_store = store.clone();
+            let writer = std::thread::Builder::new()
+                .name("block-writer".into())
+                .spawn(move || -> Result<(), BackendError> {
+                    for (cid, block) in blocks_rx {
+                        writer_store.put(&cid, &block)?;
+                    }
+                    Ok(())
+                })
+                .map_err(|e| BackendError::Internal(format!("spawning the block writer: {e}")))?;
             let mut importer = Importer::new(import);
             let mut sink = |cid: Cid, block: Vec<u8>| -> Result<(), BackendError> {
                 if !only_hash {
-                    store.put(&cid, &block)?;
+                    // A closed channel means the writer failed; its error is reported below.
+                    let _ = blocks_tx.send((cid, block));
                 }
                 Ok(())
             };
-            loop {
-                match rx.blocking_recv() {
-                    Some(Feed::Data(bytes)) => importer.push(&bytes, &mut sink)?,
-                    Some(Feed::End) => break,
-                    // The sender went away without End: the upload failed; do not finish a
-                    // truncated file.
-                    None => return Err(BackendError::Input("upload aborted".into())),
+            let imported = (|| {
+                loop {
+                    match rx.blocking_recv() {
+                        Some(Feed::Data(bytes)) => importer.push(&bytes, &mut sink)?,
+                        Some(Feed::End) => break,
+                        // The sender went away without End: the upload failed; do not finish a
+                        // truncated file.
+                        None => return Err(BackendError::Input("upload aborted".into())),
+                    }
                 }
-            }
-            let summary = importer.finish(&mut sink)?;
+                importer.finish(&mut sink)
+            })();
+            drop(blocks_tx);
+            let written = writer
+                .join()
+                .map_err(|_| BackendError::Internal("block writer panicked".into()))?;
+            let summary = imported?;
+            written?;
             if !only_hash {
-                store.sync()?;
+                commit(&*store, policy)?;
             }
-            Ok(summary)
+            Ok::<_, BackendError>(summary)
         });
         let mut input_error = None;
         while let Some(item) = input.next().await {
@@ -492,7 +579,7 @@ impl Backend for SimulationBackend {
         // Refuse a block that does not decode as the codec it claims.
         dag::links(&cid, &data)?;
         self.run(move |inner| {
-            inner.put_and_sync(&cid, &data)?;
+            inner.put_and_commit(&cid, &data)?;
             if options.pin {
                 inner.pins.set(&cid, PinKind::Recursive)?;
             }
@@ -522,7 +609,7 @@ impl Backend for SimulationBackend {
         let block = dag::encode(&node, options.store_codec)?;
         let cid = crate::unixfs::cid_of(cid::Version::V1, options.store_codec, &block);
         self.run(move |inner| {
-            inner.put_and_sync(&cid, &block)?;
+            inner.put_and_commit(&cid, &block)?;
             if options.pin {
                 inner.pins.set(&cid, PinKind::Recursive)?;
             }
