@@ -1,12 +1,13 @@
 //! Range reads over a UnixFS file DAG that fetch only the blocks covering the range.
 //!
-//! Built on `rust-unixfs`'s `IdleFileVisit`/`FileVisit`, which prune links whose byte span lies
-//! outside the target range. Content is returned as zero-copy slices of the fetched blocks.
+//! Walks branch nodes itself (`parse_file_branch` gives each child's byte span) and lets
+//! `rust-unixfs` decode leaves. Content is returned as zero-copy slices of the fetched blocks.
 
 use async_trait::async_trait;
 use bytes::Bytes;
 use cid::Cid;
 use futures_util::Stream;
+use rust_unixfs::file::adder::parse_file_branch;
 use rust_unixfs::file::visit::{FileVisit, IdleFileVisit};
 use std::ops::Range;
 
@@ -56,68 +57,104 @@ pub fn describe(cid: &Cid, block: &[u8]) -> NodeKind {
     }
 }
 
-enum State {
-    Start,
-    Walking(FileVisit),
-    Done,
+/// Where the walk stands.
+struct Walk {
+    /// Nodes still to visit, next last: (cid, byte offset of the node in the file).
+    stack: Vec<(Cid, u64)>,
+    /// A subtree the library walks for us (branch nodes carrying metadata), and its offset.
+    library: Option<(FileVisit, u64)>,
+    range: Range<u64>,
+    root_checked: bool,
 }
 
 /// Streams `range` of the file rooted at `root` (clamped to the file's end).
+///
+/// Branch nodes are pruned with a strict half-open overlap test, so only blocks holding bytes
+/// of the range are fetched (rust-unixfs's own visitor also fetches a neighbour when the range
+/// starts or ends exactly on a block boundary).
 pub fn read_range<S: BlockSource>(
     source: std::sync::Arc<S>,
     root: Cid,
     range: Range<u64>,
 ) -> impl Stream<Item = Result<Bytes, ReadError<S::Error>>> + Send + 'static {
-    futures_util::stream::try_unfold(State::Start, move |state| {
+    let walk = Walk {
+        stack: vec![(root, 0)],
+        library: None,
+        range,
+        root_checked: false,
+    };
+    futures_util::stream::try_unfold(walk, move |mut walk| {
         let source = source.clone();
-        let range = range.clone();
         async move {
-            let mut state = state;
             loop {
-                let (chunk, next) = match state {
-                    State::Done => return Ok(None),
-                    State::Start => {
-                        let block = source.block(&root).await.map_err(ReadError::Source)?;
-                        start(&root, block, range.clone())?
+                let chunk = if let Some((visit, base)) = walk.library.take() {
+                    let next_cid = *visit.pending_links().0;
+                    let block = source.block(&next_cid).await.map_err(ReadError::Source)?;
+                    let (content, visit) = visit
+                        .continue_walk(&block, &mut None)
+                        .map_err(|e| ReadError::Malformed(format!("{next_cid}: {e}")))?;
+                    walk.library = visit.map(|v| (v, base));
+                    slice_of(&block, content)
+                } else if let Some((cid, offset)) = walk.stack.pop() {
+                    let block = source.block(&cid).await.map_err(ReadError::Source)?;
+                    if !walk.root_checked {
+                        walk.root_checked = true;
+                        check_is_file(&cid, &block)?;
                     }
-                    State::Walking(visit) => {
-                        let next_cid = *visit.pending_links().0;
-                        let block = source.block(&next_cid).await.map_err(ReadError::Source)?;
-                        let mut cache = None;
-                        let (content, visit) = visit
-                            .continue_walk(&block, &mut cache)
-                            .map_err(|e| ReadError::Malformed(format!("{next_cid}: {e}")))?;
-                        let chunk = slice_of(&block, content);
-                        (chunk, visit.map_or(State::Done, State::Walking))
-                    }
+                    visit_node(&mut walk, cid, offset, block)?
+                } else {
+                    return Ok(None);
                 };
-                state = next;
                 if !chunk.is_empty() {
-                    return Ok(Some((chunk, state)));
+                    return Ok(Some((chunk, walk)));
                 }
             }
         }
     })
 }
 
-fn start<E>(root: &Cid, block: Bytes, range: Range<u64>) -> Result<(Bytes, State), ReadError<E>> {
-    let visit = IdleFileVisit::default().with_target_range(range);
-    if root.codec() == super::RAW {
-        let (content, ..) = visit.start_from_raw(&block);
-        return Ok((slice_of(&block, content), State::Done));
+fn check_is_file<E>(root: &Cid, block: &[u8]) -> Result<(), ReadError<E>> {
+    match describe(root, block) {
+        NodeKind::File { .. } => Ok(()),
+        NodeKind::Directory => Err(ReadError::NotAFile(format!("{root} is a directory"))),
+        NodeKind::Other => Err(ReadError::NotAFile(format!("{root} is not a UnixFS file"))),
     }
-    match describe(root, &block) {
-        NodeKind::File { .. } => {}
-        NodeKind::Directory => return Err(ReadError::NotAFile(format!("{root} is a directory"))),
-        NodeKind::Other => {
-            return Err(ReadError::NotAFile(format!("{root} is not a UnixFS file")));
+}
+
+/// Handles one fetched node: returns its bytes in range, or queues its children in range.
+fn visit_node<E>(
+    walk: &mut Walk,
+    cid: Cid,
+    offset: u64,
+    block: Bytes,
+) -> Result<Bytes, ReadError<E>> {
+    let local = walk.range.start.saturating_sub(offset)..walk.range.end.saturating_sub(offset);
+    if cid.codec() == super::RAW {
+        let (content, ..) = IdleFileVisit::default()
+            .with_target_range(local)
+            .start_from_raw(&block);
+        return Ok(slice_of(&block, content));
+    }
+    if let Some(branch) = parse_file_branch(&block) {
+        let mut child_offset = offset;
+        let mut children = Vec::new();
+        for link in branch.links {
+            let end = child_offset + link.blocksize;
+            if child_offset < walk.range.end && end > walk.range.start {
+                children.push((link.cid, child_offset));
+            }
+            child_offset = end;
         }
+        walk.stack.extend(children.into_iter().rev());
+        return Ok(Bytes::new());
     }
-    let (content, _size, _meta, visit) = visit
+    // A leaf, or a node parse_file_branch does not cover: let the library read it.
+    let (content, _size, _meta, visit) = IdleFileVisit::default()
+        .with_target_range(local)
         .start(&block)
-        .map_err(|e| ReadError::Malformed(format!("{root}: {e}")))?;
-    let chunk = slice_of(&block, content);
-    Ok((chunk, visit.map_or(State::Done, State::Walking)))
+        .map_err(|e| ReadError::Malformed(format!("{cid}: {e}")))?;
+    walk.library = visit.map(|v| (v, offset));
+    Ok(slice_of(&block, content))
 }
 
 /// Zero-copy view of `content`, which borrows from `block`.
@@ -185,14 +222,63 @@ mod tests {
     }
 
     #[tokio::test]
+    async fn roots_with_metadata_are_read_through_the_library_walk() {
+        // parse_file_branch declines nodes carrying mode/mtime; the fallback must still be exact.
+        use rust_unixfs::file::adder::{BalancedCollector, Chunker, FileAdder};
+        let data: Vec<u8> = (0..50_000u32).map(|i| (i % 241) as u8).collect();
+        let mut adder = FileAdder::builder()
+            .with_chunker(Chunker::Size(1000))
+            .with_collector(BalancedCollector::with_branching_factor(174))
+            .with_cid_version(cid::Version::V0)
+            .with_raw_leaves(false)
+            .with_metadata(rust_unixfs::Metadata::new(
+                Some(0o644),
+                Some((1_700_000_000, 0)),
+            ))
+            .build();
+        let mut src = MapSource::default();
+        let mut rest = &data[..];
+        while !rest.is_empty() {
+            let (blocks, n) = adder.push(rest);
+            for (cid, b) in blocks {
+                src.blocks.insert(cid, Bytes::from(b));
+            }
+            rest = &rest[n..];
+        }
+        let mut root = None;
+        for (cid, b) in adder.finish() {
+            root = Some(cid);
+            src.blocks.insert(cid, Bytes::from(b));
+        }
+        let (root, src) = (root.unwrap(), std::sync::Arc::new(src));
+        assert!(
+            parse_file_branch(&src.blocks[&root]).is_none(),
+            "the root carries metadata"
+        );
+        assert_eq!(read(&src, root, 0..u64::MAX).await, data);
+        assert_eq!(
+            read(&src, root, 12_345..23_456).await,
+            &data[12_345..23_456]
+        );
+    }
+
+    #[tokio::test]
     async fn small_range_reads_only_covering_blocks() {
         let data = vec![1u8; 174 * 1000 * 2];
         let opts = ImportOptions::from_params(None, None, Some("size-1000"), false, None).unwrap();
         let (root, src) = imported(&data, opts);
-        // root + one intermediate node + one leaf. (A range starting exactly on a block
-        // boundary also reads the previous leaf: rust-unixfs prunes with `<=` on half-open
-        // ranges. Tracked for the gateway issue, which needs exact covering reads.)
-        assert_eq!(read(&src, root, 5_100..5_110).await.len(), 10);
-        assert_eq!(*src.reads.lock().unwrap(), 3);
+        // root + one intermediate node + one leaf, also when the range starts or ends exactly
+        // on a block boundary
+        for (range, reads) in [
+            (5_100..5_110, 3),
+            (5_000..6_000, 3),
+            (0..1_000, 3),
+            (999..1_001, 4),
+        ] {
+            *src.reads.lock().unwrap() = 0;
+            let expect = (range.end - range.start) as usize;
+            assert_eq!(read(&src, root, range.clone()).await.len(), expect);
+            assert_eq!(*src.reads.lock().unwrap(), reads, "{range:?}");
+        }
     }
 }
