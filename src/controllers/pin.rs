@@ -16,16 +16,7 @@ pub async fn add(
     query: web::Query<HashMap<String, String>>,
     state: web::Data<AppState>,
 ) -> Result<HttpResponse> {
-    let args = Args::from_request(&req, &body, query.into_inner())?;
-    let cid = args.cid(CID)?;
-    let recursive = args.bool(&["recursive"], true)?;
-    let pins = state.model.node().pin_add(&cid, recursive).await?;
-    let pins: Vec<String> = pins.iter().map(ToString::to_string).collect();
-    Ok(envelope::ok(
-        &req,
-        state.model.simulated(),
-        json!({"cid": cid.to_string(), "pinned": true, "recursive": recursive, "Pins": pins}),
-    ))
+    change(req, body, query, state, Change::Add).await
 }
 
 pub async fn rm(
@@ -34,15 +25,40 @@ pub async fn rm(
     query: web::Query<HashMap<String, String>>,
     state: web::Data<AppState>,
 ) -> Result<HttpResponse> {
+    change(req, body, query, state, Change::Remove).await
+}
+
+#[derive(Clone, Copy, PartialEq, Eq)]
+enum Change {
+    Add,
+    Remove,
+}
+
+async fn change(
+    req: HttpRequest,
+    body: web::Bytes,
+    query: web::Query<HashMap<String, String>>,
+    state: web::Data<AppState>,
+    change: Change,
+) -> Result<HttpResponse> {
     let args = Args::from_request(&req, &body, query.into_inner())?;
     let cid = args.cid(CID)?;
     let recursive = args.bool(&["recursive"], true)?;
-    let pins = state.model.node().pin_rm(&cid, recursive).await?;
+    let node = state.model.node();
+    let pins = match change {
+        Change::Add => node.pin_add(&cid, recursive).await?,
+        Change::Remove => node.pin_rm(&cid, recursive).await?,
+    };
     let pins: Vec<String> = pins.iter().map(ToString::to_string).collect();
+    let outcome = if change == Change::Add {
+        "pinned"
+    } else {
+        "unpinned"
+    };
     Ok(envelope::ok(
         &req,
         state.model.simulated(),
-        json!({"cid": cid.to_string(), "unpinned": true, "Pins": pins}),
+        json!({"cid": cid.to_string(), outcome: true, "recursive": recursive, "Pins": pins}),
     ))
 }
 

@@ -38,8 +38,7 @@ async fn bad_add_parameters_are_400() {
         "raw-leaves=x",
     ] {
         let res = app.add_raw(b"x", q).await;
-        let status = res.status().as_u16();
-        assert_error(status, &res.json().await.unwrap(), 400, "invalid_argument");
+        assert_error_response(res, 400, "invalid_argument").await;
     }
 }
 
@@ -53,8 +52,7 @@ async fn unknown_content_and_routes_are_404() {
     let (status, body) = app.get_json("no/such/route").await;
     assert_error(status, &body, 404, "not_found");
     let res = app.client.get(app.url("/elsewhere")).send().await.unwrap();
-    let status = res.status().as_u16();
-    assert_error(status, &res.json().await.unwrap(), 404, "not_found");
+    assert_error_response(res, 404, "not_found").await;
 }
 
 #[tokio::test]
@@ -90,8 +88,7 @@ async fn bodies_over_the_limit_are_413() {
     settings.limits.max_json_bytes = 100;
     let app = spawn_with(settings).await;
     let res = app.add_raw(&vec![1u8; 5000], "").await;
-    let status = res.status().as_u16();
-    assert_error(status, &res.json().await.unwrap(), 413, "payload_too_large");
+    assert_error_response(res, 413, "payload_too_large").await;
     // streamed without a Content-Length: caught as the bytes arrive
     let chunks: Vec<Result<Bytes, std::io::Error>> =
         (0..20).map(|_| Ok(Bytes::from(vec![0u8; 100]))).collect();
@@ -105,8 +102,7 @@ async fn bodies_over_the_limit_are_413() {
         .send()
         .await
         .unwrap();
-    let status = res.status().as_u16();
-    assert_error(status, &res.json().await.unwrap(), 413, "payload_too_large");
+    assert_error_response(res, 413, "payload_too_large").await;
     let (status, body) = app
         .post_json("ipfs/add/json", json!({"content": "x".repeat(500)}))
         .await;
@@ -157,8 +153,7 @@ async fn malformed_json_and_multipart_are_400() {
         .send()
         .await
         .unwrap();
-    let status = res.status().as_u16();
-    assert_error(status, &res.json().await.unwrap(), 400, "malformed_json");
+    assert_error_response(res, 400, "malformed_json").await;
     let res = app
         .client
         .post(app.api("ipfs/add"))
@@ -198,8 +193,7 @@ async fn missing_fields_are_422() {
         .send()
         .await
         .unwrap();
-    let status = res.status().as_u16();
-    assert_error(status, &res.json().await.unwrap(), 422, "missing_field");
+    assert_error_response(res, 422, "missing_field").await;
 }
 
 /// Makes the error a failing backend returns.

@@ -124,3 +124,10 @@ pub fn assert_error(status: u16, body: &Value, expected: u16, error_type: &str) 
         "{body}"
     );
 }
+
+/// Checks a raw response is the one error body with this status and type.
+pub async fn assert_error_response(res: reqwest::Response, expected: u16, error_type: &str) {
+    let status = res.status().as_u16();
+    let body: Value = res.json().await.expect("error bodies are JSON");
+    assert_error(status, &body, expected, error_type);
+}
