@@ -23,7 +23,7 @@ fn input(len: usize) -> Vec<u8> {
 
 fn import(data: &[u8], opts: &ImportOptions) -> cid::Cid {
     let mut importer = Importer::new(opts.clone());
-    let mut sink = |_: cid::Cid, block: Vec<u8>| -> Result<(), ()> {
+    let mut sink = |_: cid::Cid, block: bytes::Bytes| -> Result<(), ()> {
         black_box(block);
         Ok(())
     };

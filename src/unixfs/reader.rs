@@ -195,7 +195,7 @@ mod tests {
     fn imported(data: &[u8], opts: ImportOptions) -> (Cid, std::sync::Arc<MapSource>) {
         let mut src = MapSource::default();
         let s = import_bytes(data, opts, |cid, b| {
-            src.blocks.insert(cid, Bytes::from(b));
+            src.blocks.insert(cid, b);
         });
         (s.root, std::sync::Arc::new(src))
     }

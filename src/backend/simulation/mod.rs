@@ -332,7 +332,7 @@ impl Backend for SimulationBackend {
         // a writer thread appends blocks. Both hand-offs are bounded channels.
         let job = tokio::task::spawn_blocking(move || {
             let (blocks_tx, blocks_rx) =
-                std::sync::mpsc::sync_channel::<(Cid, Vec<u8>)>(WRITE_QUEUE_DEPTH);
+                std::sync::mpsc::sync_channel::<(Cid, Bytes)>(WRITE_QUEUE_DEPTH);
             let writer_store = store.clone();
             let writer = std::thread::Builder::new()
                 .name("block-writer".into())
@@ -344,7 +344,7 @@ impl Backend for SimulationBackend {
                 })
                 .map_err(|e| BackendError::Internal(format!("spawning the block writer: {e}")))?;
             let mut importer = Importer::new(import);
-            let mut sink = |cid: Cid, block: Vec<u8>| -> Result<(), BackendError> {
+            let mut sink = |cid: Cid, block: Bytes| -> Result<(), BackendError> {
                 if !only_hash {
                     // A closed channel means the writer failed; its error is reported below.
                     let _ = blocks_tx.send((cid, block));
