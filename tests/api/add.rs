@@ -123,8 +123,7 @@ async fn only_hash_stores_nothing() {
 
 #[tokio::test]
 async fn http_add_matches_real_node_cids() {
-    // Every fixture up to 3 MB plus a 31 MB two-level file, through HTTP, for all five
-    // parameter sets; the importer test covers the full 0-50 MB range.
+    // Every fixture (0 B to 50 MB, five parameter sets) through HTTP, then cat back.
     use crate::common;
     let app = spawn_app().await;
     let fixtures = common::kubo_cids();
