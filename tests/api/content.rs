@@ -90,13 +90,7 @@ async fn unsatisfiable_range_is_416_with_content_range() {
         .await
         .unwrap();
     assert_eq!(res.headers()["content-range"], "bytes */5000");
-    let status = res.status().as_u16();
-    assert_error(
-        status,
-        &res.json().await.unwrap(),
-        416,
-        "range_not_satisfiable",
-    );
+    assert_error_response(res, 416, "range_not_satisfiable").await;
 }
 
 #[tokio::test]

@@ -59,26 +59,14 @@ async fn unknown_content_and_routes_are_404() {
 async fn wrong_method_is_a_json_error() {
     let app = spawn_app().await;
     let res = app.client.delete(app.api("ipfs/add")).send().await.unwrap();
-    let status = res.status().as_u16();
-    assert_error(
-        status,
-        &res.json().await.unwrap(),
-        405,
-        "method_not_allowed",
-    );
+    assert_error_response(res, 405, "method_not_allowed").await;
     let res = app
         .client
         .post(app.api("ipfs/cat/QmbFMke1KXqnYyBBWxB74N4c5SBnJMVAiMNRcGu6x1AwQH"))
         .send()
         .await
         .unwrap();
-    let status = res.status().as_u16();
-    assert_error(
-        status,
-        &res.json().await.unwrap(),
-        405,
-        "method_not_allowed",
-    );
+    assert_error_response(res, 405, "method_not_allowed").await;
 }
 
 #[tokio::test]
@@ -132,13 +120,7 @@ async fn wrong_content_type_is_415() {
             .send()
             .await
             .unwrap();
-        let status = res.status().as_u16();
-        assert_error(
-            status,
-            &res.json().await.unwrap(),
-            415,
-            "unsupported_media_type",
-        );
+        assert_error_response(res, 415, "unsupported_media_type").await;
     }
 }
 
