@@ -9,6 +9,7 @@ pub mod cli;
 pub mod config;
 pub mod controllers;
 pub mod models;
+pub mod persistence;
 pub mod startup;
 pub mod telemetry;
 pub mod unixfs;
