@@ -3,16 +3,19 @@
 //! Every tier implements [`CacheTier`], keyed by CID, bounded by bytes (not item count):
 //! * [`memory::MemoryTier`]: the `lru` crate, least recently used evicted first.
 //! * [`disk::DiskTier`]: sled, with an in-memory recency index over its keys.
+//! * [`tiered::TieredStore`]: memory -> disk -> fetch, with promotion, demotion and stampede
+//!   prevention.
 //!
 //! Content is immutable (a CID names its bytes), so a cache never needs invalidation, only
 //! eviction. A `put` returns what it evicted so a composing store can demote it to the next tier.
 //! One conformance suite (`tests` below) runs against every tier.
 //!
-//! Not yet here (tracked in #3): the tiered store, stampede prevention, the Parquet metadata
-//! cache with heat scores, the HTTP routes, migrations and the benches.
+//! Not yet here (tracked in #3): wiring into the models, the Parquet metadata cache with heat
+//! scores, the HTTP routes, migrations and the benches.
 
 pub mod disk;
 pub mod memory;
+pub mod tiered;
 
 use bytes::Bytes;
 use cid::Cid;

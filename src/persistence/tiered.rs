@@ -1,0 +1,332 @@
+//! The tiered store: memory, then disk, then a fetch from the backend.
+//!
+//! * A disk hit is promoted to memory; whatever memory evicts is demoted to disk; what disk
+//!   evicts is dropped.
+//! * Objects over `max_object_bytes` are returned but not cached whole (callers stream large
+//!   files and cache blocks instead).
+//! * Stampede prevention: concurrent misses for one CID share a single fetch; the others wait
+//!   for its result (a `tokio::sync::OnceCell` per in-flight CID).
+
+use super::{CacheTier, PersistenceError, TierUsage};
+use bytes::Bytes;
+use cid::Cid;
+use parking_lot::Mutex;
+use serde::Serialize;
+use std::collections::HashMap;
+use std::future::Future;
+use std::sync::Arc;
+use std::sync::atomic::{AtomicU64, Ordering};
+
+/// Where an object was found.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Tier {
+    Memory,
+    Disk,
+    Backend,
+}
+
+impl Tier {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::Memory => "memory",
+            Self::Disk => "disk",
+            Self::Backend => "backend",
+        }
+    }
+}
+
+#[derive(Default)]
+struct Counters {
+    hits: AtomicU64,
+    misses: AtomicU64,
+    evictions: AtomicU64,
+    promotions: AtomicU64,
+    demotions: AtomicU64,
+}
+
+/// Per-tier figures for `cache/stats`.
+#[derive(Debug, Clone, Serialize)]
+pub struct TierStats {
+    pub tier: &'static str,
+    #[serde(flatten)]
+    pub usage: TierUsage,
+    pub hits: u64,
+    pub misses: u64,
+    pub hit_rate: f64,
+    pub evictions: u64,
+    pub promotions: u64,
+    pub demotions: u64,
+}
+
+/// Why a tiered read failed: the fetch's own error, or the cache's.
+#[derive(Debug, Clone, thiserror::Error)]
+pub enum TieredError<E> {
+    #[error(transparent)]
+    Fetch(E),
+    #[error("{0}")]
+    Cache(String),
+}
+
+type Inflight<E> = Arc<tokio::sync::OnceCell<Result<Bytes, E>>>;
+
+pub struct TieredStore<E> {
+    memory: Arc<dyn CacheTier>,
+    disk: Option<Arc<dyn CacheTier>>,
+    max_object_bytes: u64,
+    memory_counters: Counters,
+    disk_counters: Counters,
+    fetches: AtomicU64,
+    inflight: Mutex<HashMap<Cid, Inflight<E>>>,
+}
+
+impl<E: Clone + Send + Sync + 'static> TieredStore<E> {
+    pub fn new(
+        memory: Arc<dyn CacheTier>,
+        disk: Option<Arc<dyn CacheTier>>,
+        max_object_bytes: u64,
+    ) -> Self {
+        Self {
+            memory,
+            disk,
+            max_object_bytes,
+            memory_counters: Counters::default(),
+            disk_counters: Counters::default(),
+            fetches: AtomicU64::new(0),
+            inflight: Mutex::new(HashMap::new()),
+        }
+    }
+
+    /// How many times the backend was asked (for stampede checks and stats).
+    pub fn backend_fetches(&self) -> u64 {
+        self.fetches.load(Ordering::Relaxed)
+    }
+
+    /// The object from the nearest tier, or from `fetch` (run at most once per CID at a time).
+    pub async fn get_or_fetch<F, Fut>(
+        &self,
+        cid: &Cid,
+        fetch: F,
+    ) -> Result<(Bytes, Tier), TieredError<E>>
+    where
+        F: FnOnce() -> Fut,
+        Fut: Future<Output = Result<Bytes, E>>,
+    {
+        if let Some(hit) = self.lookup(cid).map_err(cache_err)? {
+            return Ok(hit);
+        }
+        let cell = self.inflight.lock().entry(*cid).or_default().clone();
+        let result = cell
+            .get_or_init(|| async {
+                self.fetches.fetch_add(1, Ordering::Relaxed);
+                let fetched = fetch().await;
+                if let Ok(data) = &fetched {
+                    // caching failures must not fail the read
+                    if let Err(e) = self.insert(*cid, data.clone()) {
+                        tracing::warn!(%cid, error = %e, "caching a fetched object failed");
+                    }
+                }
+                fetched
+            })
+            .await
+            .clone();
+        {
+            // Only our own cell: a newer fetch for the same CID may have started meanwhile.
+            let mut inflight = self.inflight.lock();
+            if inflight.get(cid).is_some_and(|c| Arc::ptr_eq(c, &cell)) {
+                inflight.remove(cid);
+            }
+        }
+        result
+            .map(|data| (data, Tier::Backend))
+            .map_err(TieredError::Fetch)
+    }
+
+    fn lookup(&self, cid: &Cid) -> Result<Option<(Bytes, Tier)>, PersistenceError> {
+        if let Some(data) = self.memory.get(cid)? {
+            self.memory_counters.hits.fetch_add(1, Ordering::Relaxed);
+            return Ok(Some((data, Tier::Memory)));
+        }
+        self.memory_counters.misses.fetch_add(1, Ordering::Relaxed);
+        let Some(disk) = &self.disk else {
+            return Ok(None);
+        };
+        match disk.get(cid)? {
+            Some(data) => {
+                self.disk_counters.hits.fetch_add(1, Ordering::Relaxed);
+                self.disk_counters
+                    .promotions
+                    .fetch_add(1, Ordering::Relaxed);
+                self.put_memory(*cid, data.clone())?;
+                Ok(Some((data, Tier::Disk)))
+            }
+            None => {
+                self.disk_counters.misses.fetch_add(1, Ordering::Relaxed);
+                Ok(None)
+            }
+        }
+    }
+
+    /// Caches a fetched object in memory (demoting evictions to disk).
+    pub fn insert(&self, cid: Cid, data: Bytes) -> Result<(), PersistenceError> {
+        if data.len() as u64 > self.max_object_bytes {
+            return Ok(());
+        }
+        self.put_memory(cid, data)
+    }
+
+    fn put_memory(&self, cid: Cid, data: Bytes) -> Result<(), PersistenceError> {
+        let evicted = self.memory.put(cid, data)?;
+        self.memory_counters
+            .evictions
+            .fetch_add(evicted.len() as u64, Ordering::Relaxed);
+        if let Some(disk) = &self.disk {
+            for (old, old_data) in evicted {
+                self.memory_counters
+                    .demotions
+                    .fetch_add(1, Ordering::Relaxed);
+                let dropped = disk.put(old, old_data)?;
+                self.disk_counters
+                    .evictions
+                    .fetch_add(dropped.len() as u64, Ordering::Relaxed);
+            }
+        }
+        Ok(())
+    }
+
+    /// Empties every tier, or one (`memory` / `disk`).
+    pub fn clear(&self, tier: Option<Tier>) -> Result<(), PersistenceError> {
+        if matches!(tier, None | Some(Tier::Memory)) {
+            self.memory.clear()?;
+        }
+        if let (Some(disk), None | Some(Tier::Disk)) = (&self.disk, tier) {
+            disk.clear()?;
+        }
+        Ok(())
+    }
+
+    pub fn stats(&self) -> Vec<TierStats> {
+        let mut out = vec![snapshot(&*self.memory, &self.memory_counters)];
+        if let Some(disk) = &self.disk {
+            out.push(snapshot(&**disk, &self.disk_counters));
+        }
+        out
+    }
+}
+
+fn cache_err<E>(e: PersistenceError) -> TieredError<E> {
+    TieredError::Cache(e.to_string())
+}
+
+fn snapshot(tier: &dyn CacheTier, c: &Counters) -> TierStats {
+    let hits = c.hits.load(Ordering::Relaxed);
+    let misses = c.misses.load(Ordering::Relaxed);
+    TierStats {
+        tier: tier.name(),
+        usage: tier.usage(),
+        hits,
+        misses,
+        hit_rate: if hits + misses == 0 {
+            0.0
+        } else {
+            hits as f64 / (hits + misses) as f64
+        },
+        evictions: c.evictions.load(Ordering::Relaxed),
+        promotions: c.promotions.load(Ordering::Relaxed),
+        demotions: c.demotions.load(Ordering::Relaxed),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::persistence::{disk::DiskTier, memory::MemoryTier};
+    use crate::unixfs::{RAW, cid_of};
+
+    fn object(tag: u8, len: usize) -> (Cid, Bytes) {
+        let data = Bytes::from(vec![tag; len]);
+        (cid_of(cid::Version::V1, RAW, &data), data)
+    }
+
+    fn store(dir: &std::path::Path) -> TieredStore<String> {
+        TieredStore::new(
+            Arc::new(MemoryTier::new(1000)),
+            Some(Arc::new(DiskTier::open(dir, 2000).unwrap())),
+            800,
+        )
+    }
+
+    #[tokio::test]
+    async fn reads_fall_through_and_promote_and_demote() {
+        let dir = tempfile::tempdir().unwrap();
+        let s = store(dir.path());
+        let (a, da) = object(1, 600);
+        let (b, db) = object(2, 600);
+        let fetch = |d: Bytes| move || async move { Ok::<_, String>(d) };
+        assert_eq!(
+            s.get_or_fetch(&a, fetch(da.clone())).await.unwrap().1,
+            Tier::Backend
+        );
+        assert_eq!(
+            s.get_or_fetch(&a, fetch(da.clone())).await.unwrap().1,
+            Tier::Memory
+        );
+        // b pushes a out of memory (1000 bytes) into disk
+        s.get_or_fetch(&b, fetch(db.clone())).await.unwrap();
+        let (data, tier) = s.get_or_fetch(&a, fetch(Bytes::new())).await.unwrap();
+        assert_eq!((data, tier), (da.clone(), Tier::Disk));
+        assert_eq!(s.backend_fetches(), 2);
+        let stats = s.stats();
+        assert_eq!(stats[0].demotions, 2, "a, then b when a was promoted back");
+        assert_eq!(stats[1].promotions, 1);
+        assert!(stats[0].hit_rate > 0.0);
+    }
+
+    #[tokio::test]
+    async fn large_objects_are_served_not_cached_and_errors_are_not_cached() {
+        let dir = tempfile::tempdir().unwrap();
+        let s = store(dir.path());
+        let (big, dbig) = object(3, 900);
+        let d = dbig.clone();
+        s.get_or_fetch(&big, move || async move { Ok::<_, String>(d) })
+            .await
+            .unwrap();
+        assert_eq!(s.stats()[0].usage.items, 0);
+        let (c, _) = object(4, 10);
+        let err = s
+            .get_or_fetch(&c, || async { Err::<Bytes, _>("down".to_string()) })
+            .await;
+        assert!(matches!(err, Err(TieredError::Fetch(e)) if e == "down"));
+        assert!(
+            s.get_or_fetch(&c, || async { Ok::<_, String>(Bytes::from_static(b"x")) })
+                .await
+                .is_ok()
+        );
+    }
+
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn concurrent_misses_fetch_once() {
+        let dir = tempfile::tempdir().unwrap();
+        let s = Arc::new(store(dir.path()));
+        let (a, da) = object(5, 100);
+        let calls = Arc::new(AtomicU64::new(0));
+        let mut tasks = Vec::new();
+        for _ in 0..32 {
+            let (s, da, calls) = (s.clone(), da.clone(), calls.clone());
+            tasks.push(tokio::spawn(async move {
+                s.get_or_fetch(&a, move || async move {
+                    calls.fetch_add(1, Ordering::SeqCst);
+                    tokio::time::sleep(std::time::Duration::from_millis(50)).await;
+                    Ok::<_, String>(da)
+                })
+                .await
+                .unwrap()
+                .0
+            }));
+        }
+        for t in tasks {
+            assert_eq!(t.await.unwrap(), da);
+        }
+        assert_eq!(calls.load(Ordering::SeqCst), 1);
+    }
+}
