@@ -15,6 +15,29 @@ pub struct Settings {
     pub limits: LimitSettings,
     /// How the embedded node stores blocks (see `backend::simulation::StorageOptions`).
     pub storage: crate::backend::simulation::StorageOptions,
+    pub cache: CacheSettings,
+}
+
+/// The cache tiers in front of the backend.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(default)]
+pub struct CacheSettings {
+    /// Bytes the memory tier may hold.
+    pub memory_limit: u64,
+    /// Bytes the disk tier may hold (0 disables it).
+    pub disk_limit: u64,
+    /// Files larger than this are streamed through, not cached whole.
+    pub max_object_bytes: u64,
+}
+
+impl Default for CacheSettings {
+    fn default() -> Self {
+        Self {
+            memory_limit: 256 * 1024 * 1024,
+            disk_limit: 4 * 1024 * 1024 * 1024,
+            max_object_bytes: 4 * 1024 * 1024,
+        }
+    }
 }
 
 #[derive(Debug, Clone, Serialize, Deserialize)]

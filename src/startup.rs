@@ -4,6 +4,7 @@ use crate::backend::{Backend, BackendError, BackendKind, simulation::SimulationB
 use crate::config::Settings;
 use crate::controllers::{self as c, AppState, error::json_error};
 use crate::models::IpfsModel;
+use crate::persistence::{CacheTier, disk::DiskTier, memory::MemoryTier, tiered::TieredStore};
 use actix_web::dev::Server;
 use actix_web::middleware::{Compress, from_fn};
 use actix_web::{App, HttpServer, web};
@@ -28,6 +29,8 @@ pub enum StartupError {
         kind: &'static str,
         source: BackendError,
     },
+    #[error("cannot open the cache: {0}")]
+    Cache(String),
     #[error(
         "the kubo backend is not available in this build yet (issue #4); use --backend simulation"
     )]
@@ -83,8 +86,10 @@ impl Application {
         backend: Arc<dyn Backend>,
         data_dir: Option<PathBuf>,
     ) -> Result<Self, StartupError> {
+        let cache = build_cache(&settings, data_dir.as_deref())?;
         let model = Arc::new(IpfsModel::new(
             backend,
+            cache,
             settings.server.operations_capacity,
             data_dir.clone(),
         ));
@@ -119,6 +124,23 @@ impl Application {
         drop(self._isolation);
         result
     }
+}
+
+/// Memory tier always; disk tier under `<data dir>/cache` unless isolated or disabled.
+fn build_cache(
+    settings: &Settings,
+    data_dir: Option<&std::path::Path>,
+) -> Result<TieredStore<BackendError>, StartupError> {
+    let c = &settings.cache;
+    let memory: Arc<dyn CacheTier> = Arc::new(MemoryTier::new(c.memory_limit));
+    let disk: Option<Arc<dyn CacheTier>> = match data_dir {
+        Some(dir) if c.disk_limit > 0 => Some(Arc::new(
+            DiskTier::open(&dir.join("cache"), c.disk_limit)
+                .map_err(|e| StartupError::Cache(e.to_string()))?,
+        )),
+        _ => None,
+    };
+    Ok(TieredStore::new(memory, disk, c.max_object_bytes))
 }
 
 fn run(
@@ -167,6 +189,8 @@ pub fn routes(cfg: &mut web::ServiceConfig) {
             .route("/health", web::get().to(c::system::health))
             .route("/debug", web::get().to(c::system::debug))
             .route("/operations", web::get().to(c::system::operations))
+            .route("/cache/stats", web::get().to(c::cache::stats))
+            .route("/cache/clear", web::post().to(c::cache::clear))
             .service(
                 web::scope("/ipfs")
                     .route("/add", web::post().to(c::add::add))

@@ -1,7 +1,7 @@
 //! The backend layer's one error type. Controllers map it to HTTP in exactly one place.
 
 /// Why a backend call failed, in terms a caller can act on.
-#[derive(Debug, thiserror::Error)]
+#[derive(Debug, Clone, thiserror::Error)]
 pub enum BackendError {
     /// The caller's input is wrong (bad CID, bad path segment, unsupported option).
     #[error("{0}")]

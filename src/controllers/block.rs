@@ -6,6 +6,7 @@ use super::error::ApiError;
 use super::params::{Args, is_json};
 use super::{AppState, Result, envelope};
 use crate::backend::{BlockPutOptions, BlockStat, codec_from_name, parse_cid};
+use crate::persistence::tiered::Tier;
 use actix_multipart::Multipart;
 use actix_web::http::header;
 use actix_web::{HttpRequest, HttpResponse, web};
@@ -132,12 +133,12 @@ pub async fn get(
     let ipfs_path = format!("/ipfs/{cid}");
     if not_modified(&req, &etag) {
         let mut res = HttpResponse::NotModified();
-        content_headers(&mut res, &etag, &ipfs_path);
+        content_headers(&mut res, &etag, &ipfs_path, Tier::Backend);
         return Ok(res.finish());
     }
     let data = state.model.node().block_get(&cid).await?;
     let mut res = HttpResponse::Ok();
-    content_headers(&mut res, &etag, &ipfs_path);
+    content_headers(&mut res, &etag, &ipfs_path, Tier::Backend);
     res.insert_header((header::CONTENT_TYPE, "application/vnd.ipld.raw"));
     Ok(res.body(data))
 }

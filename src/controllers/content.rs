@@ -6,6 +6,7 @@ use super::params::Args;
 use super::{AppState, Result, envelope};
 use crate::backend::{BackendError, ContentPath};
 use crate::models::ipfs::{IpfsModel, ReadPlan, sniff_content_type};
+use crate::persistence::tiered::Tier;
 use actix_web::body::SizedStream;
 use actix_web::http::{StatusCode, header};
 use actix_web::{HttpRequest, HttpResponse, HttpResponseBuilder, web};
@@ -31,12 +32,18 @@ pub fn not_modified(req: &HttpRequest, etag: &str) -> bool {
         })
 }
 
-/// Headers shared by every content response.
-pub fn content_headers(res: &mut HttpResponseBuilder, etag: &str, ipfs_path: &str) {
+/// Headers shared by every content response; `tier` says where the bytes came from.
+pub fn content_headers(res: &mut HttpResponseBuilder, etag: &str, ipfs_path: &str, tier: Tier) {
+    let hit = if tier == Tier::Backend {
+        "false"
+    } else {
+        "true"
+    };
     res.insert_header((header::ETAG, etag.to_string()))
         .insert_header((header::CACHE_CONTROL, IMMUTABLE))
         .insert_header(("X-IPFS-Path", ipfs_path.to_string()))
-        .insert_header(("X-Cache-Hit", "false"))
+        .insert_header(("X-Cache-Hit", hit))
+        .insert_header(("X-Cache-Tier", tier.as_str()))
         .insert_header((header::ACCEPT_RANGES, "bytes"));
 }
 
@@ -47,12 +54,12 @@ pub async fn cat(
     state: web::Data<AppState>,
 ) -> Result<HttpResponse> {
     let model = &state.model;
-    let file = model.open_file(&path).await?;
+    let (file, cached, tier) = model.open_cached(&path).await?;
     let etag = format!("\"{}\"", file.cid);
     let ipfs_path = file.path.to_string();
     if not_modified(&req, &etag) {
         let mut res = HttpResponse::NotModified();
-        content_headers(&mut res, &etag, &ipfs_path);
+        content_headers(&mut res, &etag, &ipfs_path, tier);
         return Ok(res.finish());
     }
     // Kubo-style ?offset=&length= are a range too; an explicit Range header wins.
@@ -81,6 +88,19 @@ pub async fn cat(
             return Ok(res);
         }
     };
+    let mut res = HttpResponse::build(status);
+    content_headers(&mut res, &etag, &ipfs_path, tier);
+    if status == StatusCode::PARTIAL_CONTENT {
+        res.insert_header((
+            header::CONTENT_RANGE,
+            format!("bytes {}-{}/{}", offset, offset + length - 1, file.size),
+        ));
+    }
+    if let Some(data) = cached {
+        let head = &data[..data.len().min(SNIFF_LEN as usize)];
+        res.insert_header((header::CONTENT_TYPE, sniff_content_type(head)));
+        return Ok(res.body(data.slice(offset as usize..(offset + length) as usize)));
+    }
     let node = model.node();
     let resolved = ContentPath::new(file.cid);
     let mut stream = node.cat(&resolved, offset, Some(length)).await?;
@@ -100,15 +120,7 @@ pub async fn cat(
         (sniff_content_type(&head.concat()), None)
     };
     let body = futures_util::stream::iter(first.map(Ok::<_, BackendError>)).chain(stream);
-    let mut res = HttpResponse::build(status);
-    content_headers(&mut res, &etag, &ipfs_path);
     res.insert_header((header::CONTENT_TYPE, content_type));
-    if status == StatusCode::PARTIAL_CONTENT {
-        res.insert_header((
-            header::CONTENT_RANGE,
-            format!("bytes {}-{}/{}", offset, offset + length - 1, file.size),
-        ));
-    }
     Ok(res.body(SizedStream::new(length, body)))
 }
 

@@ -8,6 +8,7 @@
 
 pub mod add;
 pub mod block;
+pub mod cache;
 pub mod content;
 pub mod dag;
 pub mod envelope;

@@ -7,12 +7,17 @@ use super::operations::OperationLog;
 use super::range::{self, ByteRange, RangeSpec};
 use super::stats::OperationStats;
 use crate::backend::{Backend, BackendError, BackendHealth, ContentPath, NodeKind};
+use crate::persistence::tiered::{Tier, TieredError, TieredStore};
+use bytes::Bytes;
+use futures_util::TryStreamExt;
 use std::path::PathBuf;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 pub struct IpfsModel {
     backend: Arc<dyn Backend>,
+    /// Whole small files by CID, in memory and on disk.
+    pub cache: TieredStore<BackendError>,
     pub stats: OperationStats,
     pub operations: OperationLog,
     started: Instant,
@@ -40,11 +45,13 @@ pub struct OpenFile {
 impl IpfsModel {
     pub fn new(
         backend: Arc<dyn Backend>,
+        cache: TieredStore<BackendError>,
         operations_capacity: usize,
         data_dir: Option<PathBuf>,
     ) -> Self {
         Self {
             backend,
+            cache,
             stats: OperationStats::default(),
             operations: OperationLog::new(operations_capacity),
             started: Instant::now(),
@@ -74,9 +81,58 @@ impl IpfsModel {
         (status_of(&backend), backend)
     }
 
+    /// Opens a file for reading. A bare CID already cached is answered without the backend;
+    /// a file up to the cache's object limit is fetched whole once and cached; a larger one is
+    /// left to stream (`None`, tier `Backend`).
+    pub async fn open_cached(
+        &self,
+        path: &str,
+    ) -> Result<(OpenFile, Option<Bytes>, Tier), BackendError> {
+        let parsed: ContentPath = path.parse()?;
+        if parsed.segments.is_empty() {
+            let hit = self
+                .cache
+                .get(&parsed.root)
+                .map_err(|e| BackendError::Storage(e.to_string()))?;
+            if let Some((data, tier)) = hit {
+                let file = OpenFile {
+                    cid: parsed.root,
+                    size: data.len() as u64,
+                    path: parsed,
+                };
+                return Ok((file, Some(data), tier));
+            }
+        }
+        let file = self.open_parsed(parsed).await?;
+        if file.size > self.cache.max_object_bytes() {
+            return Ok((file, None, Tier::Backend));
+        }
+        let node = self.backend.clone();
+        let cid = file.cid;
+        let (data, tier) = self
+            .cache
+            .get_or_fetch(&cid, || async move {
+                let parts: Vec<Bytes> = node
+                    .cat(&ContentPath::new(cid), 0, None)
+                    .await?
+                    .try_collect()
+                    .await?;
+                Ok(Bytes::from(parts.concat()))
+            })
+            .await
+            .map_err(|e| match e {
+                TieredError::Fetch(e) => e,
+                TieredError::Cache(m) => BackendError::Storage(m),
+            })?;
+        Ok((file, Some(data), tier))
+    }
+
     /// Resolves a path and checks it names a file.
     pub async fn open_file(&self, path: &str) -> Result<OpenFile, BackendError> {
-        let path: ContentPath = path.parse()?;
+        self.open_parsed(path.parse()?).await
+    }
+
+    async fn open_parsed(&self, path: ContentPath) -> Result<OpenFile, BackendError> {
         let stat = self.backend.stat(&path).await?;
         match stat.kind {
             NodeKind::File { size } => Ok(OpenFile {

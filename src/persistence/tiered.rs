@@ -97,6 +97,11 @@ impl<E: Clone + Send + Sync + 'static> TieredStore<E> {
         }
     }
 
+    /// Objects above this size are not cached whole.
+    pub fn max_object_bytes(&self) -> u64 {
+        self.max_object_bytes
+    }
+
     /// How many times the backend was asked (for stampede checks and stats).
     pub fn backend_fetches(&self) -> u64 {
         self.fetches.load(Ordering::Relaxed)
@@ -112,7 +117,7 @@ impl<E: Clone + Send + Sync + 'static> TieredStore<E> {
         F: FnOnce() -> Fut,
         Fut: Future<Output = Result<Bytes, E>>,
     {
-        if let Some(hit) = self.lookup(cid).map_err(cache_err)? {
+        if let Some(hit) = self.get(cid).map_err(cache_err)? {
             return Ok(hit);
         }
         let cell = self.inflight.lock().entry(*cid).or_default().clone();
@@ -142,7 +147,8 @@ impl<E: Clone + Send + Sync + 'static> TieredStore<E> {
             .map_err(TieredError::Fetch)
     }
 
-    fn lookup(&self, cid: &Cid) -> Result<Option<(Bytes, Tier)>, PersistenceError> {
+    /// The object from the nearest tier, without fetching.
+    pub fn get(&self, cid: &Cid) -> Result<Option<(Bytes, Tier)>, PersistenceError> {
         if let Some(data) = self.memory.get(cid)? {
             self.memory_counters.hits.fetch_add(1, Ordering::Relaxed);
             return Ok(Some((data, Tier::Memory)));

@@ -16,7 +16,7 @@ fn sample() -> Vec<u8> {
 async fn cat_streams_bytes_with_caching_headers() {
     let data = sample();
     let (app, cid) = setup(&data).await;
-    for route in ["ipfs/cat", "ipfs/get"] {
+    for (route, tier) in [("ipfs/cat", "backend"), ("ipfs/get", "memory")] {
         let res = app
             .client
             .get(app.api(&format!("{route}/{cid}")))
@@ -28,7 +28,14 @@ async fn cat_streams_bytes_with_caching_headers() {
         assert_eq!(h["etag"], format!("\"{cid}\"").as_str());
         assert_eq!(h["cache-control"], "public, max-age=29030400, immutable");
         assert_eq!(h["x-ipfs-path"], format!("/ipfs/{cid}").as_str());
-        assert_eq!(h["x-cache-hit"], "false");
+        assert_eq!(
+            h["x-cache-tier"], tier,
+            "first read fetches, the second is cached"
+        );
+        assert_eq!(
+            h["x-cache-hit"],
+            if tier == "backend" { "false" } else { "true" }
+        );
         assert_eq!(h["accept-ranges"], "bytes");
         assert_eq!(h["content-type"], "text/plain; charset=utf-8");
         assert_eq!(h["content-length"], "5000");
@@ -169,4 +176,63 @@ async fn empty_file_cat() {
         .unwrap();
     assert_eq!(res.status(), 200);
     assert_eq!(res.headers()["content-length"], "0");
+}
+
+#[tokio::test]
+async fn cache_stats_clear_and_large_files_streamed_through() {
+    let mut settings = test_settings();
+    settings.cache.max_object_bytes = 3000;
+    let app = spawn_with(settings).await;
+    let small = app.add(&sample()[..2000], "").await["cid"]
+        .as_str()
+        .unwrap()
+        .to_string();
+    let large = app.add(&sample(), "").await["cid"]
+        .as_str()
+        .unwrap()
+        .to_string();
+    let tier =
+        |res: &reqwest::Response| res.headers()["x-cache-tier"].to_str().unwrap().to_string();
+    let get = |cid: &str| app.client.get(app.api(&format!("ipfs/cat/{cid}"))).send();
+    assert_eq!(tier(&get(&small).await.unwrap()), "backend");
+    let res = get(&small).await.unwrap();
+    assert_eq!(tier(&res), "memory");
+    assert_eq!(res.bytes().await.unwrap(), &sample()[..2000]);
+    for _ in 0..2 {
+        let res = get(&large).await.unwrap();
+        assert_eq!(
+            tier(&res),
+            "backend",
+            "over max_object_bytes: streamed, never cached"
+        );
+        assert_eq!(res.bytes().await.unwrap(), sample());
+    }
+    // a range of a cached object is served from the cache too
+    let res = app
+        .client
+        .get(app.api(&format!("ipfs/cat/{small}")))
+        .header("range", "bytes=10-19")
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(
+        (res.status().as_u16(), tier(&res)),
+        (206, "memory".to_string())
+    );
+    assert_eq!(res.bytes().await.unwrap(), &sample()[10..20]);
+    let (status, stats) = app.get_json("cache/stats").await;
+    assert_eq!(status, 200);
+    let memory = &stats["tiers"][0];
+    assert_eq!(memory["tier"], "memory");
+    assert_eq!(memory["items"], 1);
+    assert_eq!(memory["bytes"], 2000);
+    assert_eq!(memory["hits"], 2);
+    assert_eq!(stats["backend_fetches"], 1);
+    let (status, body) = app
+        .post_json("cache/clear", json!({"tier": "memory"}))
+        .await;
+    assert_eq!((status, body["cleared"].as_str()), (200, Some("memory")));
+    assert_eq!(tier(&get(&small).await.unwrap()), "backend");
+    let (status, body) = app.post_json("cache/clear", json!({"tier": "nope"})).await;
+    assert_error(status, &body, 400, "invalid_argument");
 }
