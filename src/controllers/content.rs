@@ -8,7 +8,7 @@ use crate::backend::{BackendError, ContentPath};
 use crate::models::ipfs::{IpfsModel, ReadPlan, sniff_content_type};
 use crate::persistence::tiered::Tier;
 use actix_web::body::SizedStream;
-use actix_web::http::{StatusCode, header};
+use actix_web::http::{Method, StatusCode, header};
 use actix_web::{HttpRequest, HttpResponse, HttpResponseBuilder, web};
 use bytes::Bytes;
 use futures_util::{StreamExt, TryStreamExt};
@@ -47,10 +47,35 @@ pub fn content_headers(res: &mut HttpResponseBuilder, etag: &str, ipfs_path: &st
         .insert_header((header::ACCEPT_RANGES, "bytes"));
 }
 
-pub async fn cat(
+/// `GET|HEAD ipfs/cat/<cid>[/path]` and `ipfs/get/...`, mounted under a static prefix: the rest
+/// of the URL is the content path.
+pub async fn cat_tail(
     req: HttpRequest,
-    path: web::Path<String>,
     query: web::Query<HashMap<String, String>>,
+    state: web::Data<AppState>,
+) -> Result<HttpResponse> {
+    if req.method() != Method::GET && req.method() != Method::HEAD {
+        return Err(ApiError::new(
+            StatusCode::METHOD_NOT_ALLOWED,
+            "method_not_allowed",
+            format!("{} is not allowed on {}", req.method(), req.path()),
+        ));
+    }
+    let path = req
+        .match_info()
+        .unprocessed()
+        .trim_start_matches('/')
+        .to_string();
+    if path.is_empty() {
+        return Err(crate::backend::BackendError::InvalidInput("missing CID".into()).into());
+    }
+    cat(req, path, query.into_inner(), state).await
+}
+
+async fn cat(
+    req: HttpRequest,
+    path: String,
+    query: HashMap<String, String>,
     state: web::Data<AppState>,
 ) -> Result<HttpResponse> {
     let model = &state.model;
@@ -63,7 +88,7 @@ pub async fn cat(
         return Ok(res.finish());
     }
     // Kubo-style ?offset=&length= are a range too; an explicit Range header wins.
-    let args = Args::query_only(query.into_inner());
+    let args = Args::query_only(query);
     let range_header = match req.headers().get(header::RANGE) {
         Some(v) => Some(v.to_str().unwrap_or_default().to_string()),
         None => offset_length_as_range(&args)?,

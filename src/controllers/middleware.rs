@@ -15,10 +15,20 @@ use std::time::Instant;
 pub const SESSION_HEADER: &str = "x-mcp-session-id";
 pub const PROCESS_TIME_HEADER: &str = "x-mcp-process-time";
 
-/// Operation name from the matched route: `/api/v0/mcp/ipfs/cat/{path}` -> `ipfs/cat`.
-pub fn operation_name(pattern: Option<&str>) -> String {
+/// Operations mounted as static prefixes (see `startup::routes`); actix reports no pattern
+/// for them, so their names come from the path. Only these: arbitrary URLs must not create
+/// stats keys.
+const PREFIX_OPERATIONS: [&str; 2] = ["ipfs/cat", "ipfs/get"];
+
+/// Operation name from the matched route: `/api/v0/mcp/ipfs/block/get/{cid}` -> `ipfs/block/get`.
+pub fn operation_name(pattern: Option<&str>, path: &str) -> String {
     let Some(pattern) = pattern else {
-        return "unmatched".into();
+        let rest = path.trim_start_matches("/api/v0/mcp/");
+        return PREFIX_OPERATIONS
+            .iter()
+            .find(|op| rest.starts_with(&format!("{op}/")))
+            .map_or("unmatched", |op| op)
+            .to_string();
     };
     let trimmed = pattern
         .trim_start_matches("/api/v0/mcp/")
@@ -52,7 +62,7 @@ pub async fn observe(
             .map(str::to_owned)
             .unwrap_or_else(|| uuid::Uuid::new_v4().to_string())
     });
-    let operation = operation_name(req.match_pattern().as_deref());
+    let operation = operation_name(req.match_pattern().as_deref(), req.path());
     let method = req.method().to_string();
     let path = req.path().to_string();
     let bytes_in = req
@@ -141,11 +151,14 @@ mod tests {
 
     #[test]
     fn operation_names_drop_prefix_and_params() {
+        let name = operation_name;
         assert_eq!(
-            operation_name(Some("/api/v0/mcp/ipfs/cat/{path:.*}")),
-            "ipfs/cat"
+            name(Some("/api/v0/mcp/ipfs/block/get/{cid}"), ""),
+            "ipfs/block/get"
         );
-        assert_eq!(operation_name(Some("/api/v0/health")), "health");
-        assert_eq!(operation_name(None), "unmatched");
+        assert_eq!(name(Some("/api/v0/health"), ""), "health");
+        assert_eq!(name(None, "/api/v0/mcp/ipfs/cat/Qm123/a"), "ipfs/cat");
+        assert_eq!(name(None, "/api/v0/mcp/ipfs/catalog/x"), "unmatched");
+        assert_eq!(name(None, "/nope"), "unmatched");
     }
 }
