@@ -208,18 +208,20 @@ pub fn routes(cfg: &mut web::ServiceConfig) {
                     .route("/pin/ls", web::get().to(c::pin::ls))
                     .route("/pins", web::get().to(c::pin::ls))
                     .route("/block/put", web::post().to(c::block::put))
-                    .route("/block/get/{cid}", web::get().to(c::block::get))
-                    .route("/block/stat/{cid}", web::get().to(c::block::stat))
                     .route("/dag/put", web::post().to(c::dag::put))
-                    .route("/dag/get/{path:.+}", web::get().to(c::dag::get))
-                    .route("/dag/resolve/{path:.+}", web::get().to(c::dag::resolve))
                     .route("/name/publish", web::post().to(c::name::publish))
                     .route("/name/resolve", web::get().to(c::name::resolve))
                     .route("/dht/findprovs", web::get().to(c::name::findprovs))
                     .route("/dht/findpeer", web::get().to(c::name::findpeer))
                     .route("/id", web::get().to(c::node::id))
                     .route("/version", web::get().to(c::node::version))
-                    .route("/stats", web::get().to(c::node::stats)),
+                    .route("/stats", web::get().to(c::node::stats))
+                    // Dynamic patterns last: actix tries routes in order and matches these with a
+                    // regex, so static routes above never pay for them.
+                    .route("/block/get/{cid}", web::get().to(c::block::get))
+                    .route("/block/stat/{cid}", web::get().to(c::block::stat))
+                    .route("/dag/get/{path:.+}", web::get().to(c::dag::get))
+                    .route("/dag/resolve/{path:.+}", web::get().to(c::dag::resolve)),
             ),
     );
 }
