@@ -43,10 +43,6 @@ impl ContentPath {
             segments: Vec::new(),
         }
     }
-    /// The path below the root, `a/b` (empty for the root itself).
-    pub fn rest(&self) -> String {
-        self.segments.join("/")
-    }
 }
 
 impl FromStr for ContentPath {

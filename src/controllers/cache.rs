@@ -43,7 +43,7 @@ pub async fn clear(
         .model
         .cache
         .clear(tier)
-        .map_err(|e| ApiError::from(crate::backend::BackendError::Storage(e.to_string())))?;
+        .map_err(crate::backend::BackendError::from)?;
     Ok(envelope::ok(
         &req,
         state.model.simulated(),

@@ -14,6 +14,22 @@ use std::path::PathBuf;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
+/// Cache failures surface as storage errors (a 500: a broken disk or a bug, never the client).
+impl From<crate::persistence::PersistenceError> for BackendError {
+    fn from(e: crate::persistence::PersistenceError) -> Self {
+        BackendError::Storage(e.to_string())
+    }
+}
+
+impl From<TieredError<BackendError>> for BackendError {
+    fn from(e: TieredError<BackendError>) -> Self {
+        match e {
+            TieredError::Fetch(e) => e,
+            TieredError::Cache(m) => BackendError::Storage(m),
+        }
+    }
+}
+
 pub struct IpfsModel {
     backend: Arc<dyn Backend>,
     /// Whole small files by CID, in memory and on disk.
@@ -89,19 +105,15 @@ impl IpfsModel {
         path: &str,
     ) -> Result<(OpenFile, Option<Bytes>, Tier), BackendError> {
         let parsed: ContentPath = path.parse()?;
-        if parsed.segments.is_empty() {
-            let hit = self
-                .cache
-                .get(&parsed.root)
-                .map_err(|e| BackendError::Storage(e.to_string()))?;
-            if let Some((data, tier)) = hit {
-                let file = OpenFile {
-                    cid: parsed.root,
-                    size: data.len() as u64,
-                    path: parsed,
-                };
-                return Ok((file, Some(data), tier));
-            }
+        if parsed.segments.is_empty()
+            && let Some((data, tier)) = self.cache.get(&parsed.root)?
+        {
+            let file = OpenFile {
+                cid: parsed.root,
+                size: data.len() as u64,
+                path: parsed,
+            };
+            return Ok((file, Some(data), tier));
         }
         let file = self.open_parsed(parsed).await?;
         if file.size > self.cache.max_object_bytes() {
@@ -119,11 +131,7 @@ impl IpfsModel {
                     .await?;
                 Ok(Bytes::from(parts.concat()))
             })
-            .await
-            .map_err(|e| match e {
-                TieredError::Fetch(e) => e,
-                TieredError::Cache(m) => BackendError::Storage(m),
-            })?;
+            .await?;
         Ok((file, Some(data), tier))
     }
 

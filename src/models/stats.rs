@@ -61,11 +61,6 @@ impl OperationStats {
         c.latency_us.saturating_record(us);
     }
 
-    /// Bytes sent after the response started (streamed bodies).
-    pub fn add_bytes_out(&self, op: &str, n: u64) {
-        self.ops.lock().entry(op.to_string()).or_default().bytes_out += n;
-    }
-
     pub fn snapshot(&self) -> BTreeMap<String, OpSnapshot> {
         let ms = |h: &Histogram<u64>, q: f64| h.value_at_quantile(q) as f64 / 1000.0;
         self.ops
@@ -102,12 +97,11 @@ mod tests {
         let s = OperationStats::default();
         s.record("ipfs/add", false, 10, 5, Duration::from_millis(2));
         s.record("ipfs/add", true, 0, 0, Duration::from_millis(4));
-        s.add_bytes_out("ipfs/add", 7);
         let snap = s.snapshot();
         let add = &snap["ipfs/add"];
         assert_eq!(
             (add.count, add.errors, add.bytes_in, add.bytes_out),
-            (2, 1, 10, 12)
+            (2, 1, 10, 5)
         );
         assert!(add.latency_ms.max >= 3.9 && add.latency_ms.p50 >= 1.9);
     }

@@ -63,7 +63,8 @@ pub(crate) mod conformance {
     use super::*;
     use crate::unixfs::{RAW, cid_of};
 
-    fn object(tag: u8, len: usize) -> (Cid, Bytes) {
+    /// `len` bytes of `tag`, keyed by their raw CID.
+    pub fn object(tag: u8, len: usize) -> (Cid, Bytes) {
         let data = Bytes::from(vec![tag; len]);
         (cid_of(cid::Version::V1, RAW, &data), data)
     }

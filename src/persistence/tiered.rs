@@ -246,13 +246,8 @@ fn snapshot(tier: &dyn CacheTier, c: &Counters) -> TierStats {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::persistence::conformance::object;
     use crate::persistence::{disk::DiskTier, memory::MemoryTier};
-    use crate::unixfs::{RAW, cid_of};
-
-    fn object(tag: u8, len: usize) -> (Cid, Bytes) {
-        let data = Bytes::from(vec![tag; len]);
-        (cid_of(cid::Version::V1, RAW, &data), data)
-    }
 
     fn store(dir: &std::path::Path) -> TieredStore<String> {
         TieredStore::new(

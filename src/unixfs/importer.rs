@@ -91,11 +91,6 @@ impl Importer {
         self.chunk.len() - Self::room(&self.options)
     }
 
-    /// Bytes pushed so far.
-    pub fn content_size(&self) -> u64 {
-        self.content_size
-    }
-
     /// Pushes content; every block completed by it goes to `sink` in creation order.
     pub fn push<E>(
         &mut self,

@@ -29,12 +29,6 @@ pub const DAG_JSON: u64 = 0x0129;
 /// Multihash code of sha2-256, the only hash Kubo uses by default.
 pub const SHA2_256: u64 = 0x12;
 
-/// Renders a CID the way Kubo prints it: CIDv0 in base58btc, CIDv1 in base32.
-pub fn cid_to_string(cid: &Cid) -> String {
-    // cid's Display already does exactly this (v0 -> base58btc, v1 -> base32 lower).
-    cid.to_string()
-}
-
 /// Computes the sha2-256 CID of `bytes` for `codec`, in the given version.
 pub fn cid_of(version: cid::Version, codec: u64, bytes: &[u8]) -> Cid {
     use sha2::Digest;

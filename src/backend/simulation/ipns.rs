@@ -108,11 +108,6 @@ impl Ipns {
         )))
     }
 
-    /// The raw, signed record of a name, as stored.
-    pub fn record(&self, name: &str) -> Result<Option<Vec<u8>>, BackendError> {
-        self.load(&parse_name(name)?)
-    }
-
     fn load(&self, peer: &PeerId) -> Result<Option<Vec<u8>>, BackendError> {
         Ok(self.records.get(peer.to_bytes())?.map(|v| v.to_vec()))
     }
