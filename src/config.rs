@@ -16,6 +16,8 @@ pub struct Settings {
     /// How the embedded node stores blocks (see `backend::simulation::StorageOptions`).
     pub storage: crate::backend::simulation::StorageOptions,
     pub cache: CacheSettings,
+    /// The Parquet CID metadata cache and its heat scores.
+    pub metadata: crate::persistence::metadata::MetadataOptions,
 }
 
 /// The cache tiers in front of the backend.

@@ -4,7 +4,11 @@ use crate::backend::{Backend, BackendError, BackendKind, simulation::SimulationB
 use crate::config::Settings;
 use crate::controllers::{self as c, AppState, error::json_error};
 use crate::models::IpfsModel;
-use crate::persistence::{CacheTier, disk::DiskTier, memory::MemoryTier, tiered::TieredStore};
+use crate::persistence::metadata::{FlusherHandle, MetadataStore};
+use crate::persistence::migrations::{self, MigrationError};
+use crate::persistence::{
+    CacheTier, Ranker, disk::DiskTier, memory::MemoryTier, tiered::TieredStore,
+};
 use actix_web::dev::Server;
 use actix_web::middleware::{Compress, from_fn};
 use actix_web::{App, HttpServer, web};
@@ -31,6 +35,8 @@ pub enum StartupError {
     },
     #[error("cannot open the cache: {0}")]
     Cache(String),
+    #[error(transparent)]
+    Layout(#[from] MigrationError),
     #[error(
         "the kubo backend is not available in this build yet (issue #4); use --backend simulation"
     )]
@@ -40,6 +46,9 @@ pub enum StartupError {
 pub struct Application {
     port: u16,
     server: Server,
+    model: Arc<IpfsModel>,
+    /// Flushes the metadata every interval; stopped (with a last flush) at shutdown.
+    flusher: Option<FlusherHandle>,
     /// Kept alive for the server's lifetime; removed on drop (`--isolation`).
     _isolation: Option<tempfile::TempDir>,
 }
@@ -62,6 +71,12 @@ impl Application {
                 dir: dir.clone(),
                 source,
             })?;
+            // before anything opens the stores: they must already be in this build's layout
+            let migrated = migrations::open(&dir, settings.backend.kind.as_str())?;
+            if migrated.from.is_some_and(|v| v < migrated.to) {
+                tracing::info!(dir = %dir.display(), from = ?migrated.from, to = migrated.to,
+                    "data dir layout upgraded");
+            }
             (Some(dir), None)
         };
         let backend: Arc<dyn Backend> = match settings.backend.kind {
@@ -86,13 +101,27 @@ impl Application {
         backend: Arc<dyn Backend>,
         data_dir: Option<PathBuf>,
     ) -> Result<Self, StartupError> {
-        let cache = build_cache(&settings, data_dir.as_deref())?;
+        let metadata = Arc::new(
+            MetadataStore::open(
+                data_dir.as_ref().map(|d| d.join("metadata")).as_deref(),
+                settings.metadata.clone(),
+                backend.kind().as_str(),
+            )
+            .map_err(|e| StartupError::Cache(e.to_string()))?,
+        );
+        let flusher = data_dir.is_some().then(|| metadata.start_flusher());
+        let cache = build_cache(&settings, data_dir.as_deref(), &metadata)?;
         let model = Arc::new(IpfsModel::new(
             backend,
             cache,
+            metadata,
             settings.server.operations_capacity,
             data_dir.clone(),
         ));
+        if settings.metadata.prewarm {
+            let (m, limit) = (model.clone(), settings.cache.memory_limit);
+            tokio::spawn(async move { m.prewarm(limit).await });
+        }
         let addr = format!("{}:{}", settings.server.host, settings.server.port);
         let listener = TcpListener::bind(&addr).map_err(|source| StartupError::Bind {
             addr: addr.clone(),
@@ -106,10 +135,12 @@ impl Application {
             %addr, port, backend = settings.backend.kind.as_str(),
             data_dir = ?data_dir, isolation = settings.server.isolation, "ipfs-mcp listening"
         );
-        let server = run(listener, model, settings)?;
+        let server = run(listener, model.clone(), settings)?;
         Ok(Self {
             port,
             server,
+            model,
+            flusher,
             _isolation: None,
         })
     }
@@ -118,29 +149,45 @@ impl Application {
         self.port
     }
 
-    /// Serves until SIGINT/SIGTERM; then the isolation dir (if any) is removed.
-    pub async fn run_until_stopped(self) -> std::io::Result<()> {
+    /// Serves until SIGINT/SIGTERM; then flushes the metadata and the disk tier, and removes
+    /// the isolation dir (if any).
+    pub async fn run_until_stopped(mut self) -> std::io::Result<()> {
         let result = self.server.await;
+        if let Some(flusher) = self.flusher.take() {
+            tokio::task::spawn_blocking(move || flusher.stop())
+                .await
+                .ok();
+        }
+        if let Err(e) = self.model.cache.flush() {
+            tracing::error!(error = %e, "flushing the disk tier at shutdown failed");
+        }
+        tracing::info!(metadata = ?self.model.metadata.status().last_flush, "stopped");
         drop(self._isolation);
         result
     }
 }
 
 /// Memory tier always; disk tier under `<data dir>/cache` unless isolated or disabled.
+/// Both tiers evict by the metadata's heat, and report moves back to it.
 fn build_cache(
     settings: &Settings,
     data_dir: Option<&std::path::Path>,
+    metadata: &Arc<MetadataStore>,
 ) -> Result<TieredStore<BackendError>, StartupError> {
     let c = &settings.cache;
-    let memory: Arc<dyn CacheTier> = Arc::new(MemoryTier::new(c.memory_limit));
+    let heat = metadata.clone();
+    let ranker: Ranker = Arc::new(move |cid| heat.rank(cid));
+    let memory: Arc<dyn CacheTier> =
+        Arc::new(MemoryTier::new(c.memory_limit).with_ranker(ranker.clone()));
     let disk: Option<Arc<dyn CacheTier>> = match data_dir {
         Some(dir) if c.disk_limit > 0 => Some(Arc::new(
             DiskTier::open(&dir.join("cache"), c.disk_limit)
-                .map_err(|e| StartupError::Cache(e.to_string()))?,
+                .map_err(|e| StartupError::Cache(e.to_string()))?
+                .with_ranker(ranker),
         )),
         _ => None,
     };
-    Ok(TieredStore::new(memory, disk, c.max_object_bytes))
+    Ok(TieredStore::new(memory, disk, c.max_object_bytes).with_observer(metadata.clone()))
 }
 
 fn run(
@@ -191,6 +238,8 @@ pub fn routes(cfg: &mut web::ServiceConfig) {
             .route("/operations", web::get().to(c::system::operations))
             .route("/cache/stats", web::get().to(c::cache::stats))
             .route("/cache/clear", web::post().to(c::cache::clear))
+            .route("/cache/metadata", web::get().to(c::cache::metadata))
+            .service(web::scope("/cache/metadata").default_service(web::to(c::cache::metadata_row)))
             .service(
                 web::scope("/ipfs")
                     .route("/add", web::post().to(c::add::add))

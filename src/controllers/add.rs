@@ -210,7 +210,7 @@ async fn add_from_json(
     };
     let opts = options(&args, None)?;
     let input: ByteStream = futures_util::stream::once(async move { Ok(content) }).boxed();
-    Ok(state.model.node().add(input, opts).await?)
+    Ok(state.model.add(input, opts).await?)
 }
 
 /// Reads a small body (JSON) with a hard limit.
@@ -261,7 +261,7 @@ where
         }
     };
     let input: ByteStream = tokio_stream_from(rx);
-    let (_, added) = futures_util::join!(pump, state.model.node().add(input, opts));
+    let (_, added) = futures_util::join!(pump, state.model.add(input, opts));
     Ok(added?)
 }
 

@@ -1,9 +1,12 @@
 //! `GET cache/stats` (per tier: items, bytes, limits, hits, misses, hit rate, evictions,
-//! promotions, demotions) and `POST cache/clear` (all tiers, or `?tier=memory|disk`).
+//! promotions, demotions), `POST cache/clear` (all tiers, or `?tier=memory|disk`),
+//! `GET cache/metadata?filter=..&sort=..&order=..&limit=..` and `GET cache/metadata/{cid}`.
 
 use super::error::ApiError;
 use super::params::Args;
 use super::{AppState, Result, envelope};
+use crate::backend::parse_cid;
+use crate::persistence::metadata::query::{Field, Filter, Query};
 use crate::persistence::tiered::Tier;
 use actix_web::{HttpRequest, HttpResponse, web};
 use serde_json::json;
@@ -18,6 +21,8 @@ pub async fn stats(req: HttpRequest, state: web::Data<AppState>) -> Result<HttpR
             "tiers": cache.stats(),
             "backend_fetches": cache.backend_fetches(),
             "max_object_bytes": cache.max_object_bytes(),
+            "metadata": state.model.metadata.status(),
+            "prewarm": *state.model.prewarm.lock(),
         }),
     ))
 }
@@ -49,4 +54,101 @@ pub async fn clear(
         state.model.simulated(),
         json!({"cleared": tier.map_or("all", Tier::as_str)}),
     ))
+}
+
+/// Most rows one query may return.
+const MAX_LIMIT: usize = 10_000;
+
+fn parse_query(pairs: Vec<(String, String)>) -> Result<Query> {
+    let mut q = Query::default();
+    for (key, value) in pairs {
+        match key.as_str() {
+            "filter" => q.filters.push(
+                value
+                    .parse::<Filter>()
+                    .map_err(|e| ApiError::bad_request(e.to_string()))?,
+            ),
+            "sort" => {
+                q.sort = Field::parse(value.trim())
+                    .map_err(|e| ApiError::bad_request(format!("sort: {e}")))?
+            }
+            "order" => {
+                q.descending = match value.as_str() {
+                    "desc" => true,
+                    "asc" => false,
+                    other => {
+                        return Err(ApiError::bad_request(format!(
+                            "invalid order {other:?}: expected asc or desc"
+                        )));
+                    }
+                }
+            }
+            "limit" => {
+                q.limit = value
+                    .parse::<usize>()
+                    .ok()
+                    .filter(|&n| n <= MAX_LIMIT)
+                    .ok_or_else(|| {
+                        ApiError::bad_request(format!(
+                            "limit must be an integer from 0 to {MAX_LIMIT}"
+                        ))
+                    })?
+            }
+            other => {
+                return Err(ApiError::bad_request(format!(
+                    "unknown parameter {other:?}; expected filter, sort, order or limit"
+                )));
+            }
+        }
+    }
+    Ok(q)
+}
+
+pub async fn metadata(
+    req: HttpRequest,
+    query: web::Query<Vec<(String, String)>>,
+    state: web::Data<AppState>,
+) -> Result<HttpResponse> {
+    let q = parse_query(query.into_inner())?;
+    let started = std::time::Instant::now();
+    let result = state
+        .model
+        .metadata
+        .query(&q)
+        .map_err(|e| ApiError::bad_request(e.to_string()))?;
+    Ok(envelope::ok(
+        &req,
+        state.model.simulated(),
+        json!({
+            "count": result.rows.len(),
+            "matched": result.matched,
+            "query_ms": started.elapsed().as_secs_f64() * 1000.0,
+            "rows": result.rows,
+        }),
+    ))
+}
+
+/// `GET cache/metadata/{cid}` (mounted as a prefix: the rest of the path is the CID).
+pub async fn metadata_row(req: HttpRequest, state: web::Data<AppState>) -> Result<HttpResponse> {
+    if req.method() != actix_web::http::Method::GET {
+        return Err(ApiError::new(
+            actix_web::http::StatusCode::METHOD_NOT_ALLOWED,
+            "method_not_allowed",
+            format!("{} is not allowed on {}", req.method(), req.path()),
+        ));
+    }
+    let raw = req.match_info().unprocessed().trim_start_matches('/');
+    let cid = parse_cid(raw)?;
+    match state.model.metadata.get(&cid) {
+        Some(row) => Ok(envelope::ok(
+            &req,
+            state.model.simulated(),
+            json!({"row": row}),
+        )),
+        None => Err(ApiError::new(
+            actix_web::http::StatusCode::NOT_FOUND,
+            "not_found",
+            format!("no metadata for {cid}: it was never added, read or pinned here"),
+        )),
+    }
 }

@@ -5,7 +5,7 @@ use super::error::ApiError;
 use super::params::Args;
 use super::{AppState, Result, envelope};
 use crate::backend::{BackendError, ContentPath};
-use crate::models::ipfs::{IpfsModel, ReadPlan, sniff_content_type};
+use crate::models::ipfs::{IpfsModel, ReadPlan, SNIFF_LEN, sniff_content_type};
 use crate::persistence::tiered::Tier;
 use actix_web::body::SizedStream;
 use actix_web::http::{Method, StatusCode, header};
@@ -18,7 +18,6 @@ use std::collections::HashMap;
 /// Content addressed by CID never changes: cache for a year (the gateway spec's value).
 pub const IMMUTABLE: &str = "public, max-age=29030400, immutable";
 /// Bytes looked at to guess a content type (as Go's `DetectContentType`).
-const SNIFF_LEN: u64 = 512;
 
 /// Whether `If-None-Match` names this ETag (or `*`).
 pub fn not_modified(req: &HttpRequest, etag: &str) -> bool {
@@ -83,6 +82,7 @@ async fn cat(
     let etag = format!("\"{}\"", file.cid);
     let ipfs_path = file.path.to_string();
     if not_modified(&req, &etag) {
+        model.record_read(&file, tier, None);
         let mut res = HttpResponse::NotModified();
         content_headers(&mut res, &etag, &ipfs_path, tier);
         return Ok(res.finish());
@@ -122,8 +122,10 @@ async fn cat(
         ));
     }
     if let Some(data) = cached {
-        let head = &data[..data.len().min(SNIFF_LEN as usize)];
-        res.insert_header((header::CONTENT_TYPE, sniff_content_type(head)));
+        let head = &data[..data.len().min(SNIFF_LEN)];
+        let content_type = sniff_content_type(head);
+        model.record_read(&file, tier, Some(&content_type));
+        res.insert_header((header::CONTENT_TYPE, content_type));
         return Ok(res.body(data.slice(offset as usize..(offset + length) as usize)));
     }
     let node = model.node();
@@ -133,18 +135,19 @@ async fn cat(
     let (content_type, first) = if offset == 0 {
         let first = stream.try_next().await?.unwrap_or_default();
         (
-            sniff_content_type(&first[..first.len().min(SNIFF_LEN as usize)]),
+            sniff_content_type(&first[..first.len().min(SNIFF_LEN)]),
             Some(first),
         )
     } else {
         let head: Vec<Bytes> = node
-            .cat(&resolved, 0, Some(SNIFF_LEN))
+            .cat(&resolved, 0, Some(SNIFF_LEN as u64))
             .await?
             .try_collect()
             .await?;
         (sniff_content_type(&head.concat()), None)
     };
     let body = futures_util::stream::iter(first.map(Ok::<_, BackendError>)).chain(stream);
+    model.record_read(&file, tier, Some(&content_type));
     res.insert_header((header::CONTENT_TYPE, content_type));
     Ok(res.body(SizedStream::new(length, body)))
 }
@@ -203,7 +206,7 @@ pub async fn cat_json(
             "size": file.size,
             "offset": offset,
             "length": data.len(),
-            "content_type": sniff_content_type(&data[..data.len().min(SNIFF_LEN as usize)]),
+            "content_type": sniff_content_type(&data[..data.len().min(SNIFF_LEN)]),
             "data": base64::engine::general_purpose::STANDARD.encode(&data),
         }),
     ))

@@ -44,11 +44,10 @@ async fn change(
     let args = Args::from_request(&req, &body, query.into_inner())?;
     let cid = args.cid(CID)?;
     let recursive = args.bool(&["recursive"], true)?;
-    let node = state.model.node();
-    let pins = match change {
-        Change::Add => node.pin_add(&cid, recursive).await?,
-        Change::Remove => node.pin_rm(&cid, recursive).await?,
-    };
+    let pins = state
+        .model
+        .pin_change(&cid, recursive, change == Change::Add)
+        .await?;
     let pins: Vec<String> = pins.iter().map(ToString::to_string).collect();
     let outcome = if change == Change::Add {
         "pinned"

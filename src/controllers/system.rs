@@ -8,7 +8,12 @@ use serde_json::json;
 use std::collections::HashMap;
 
 pub async fn health(req: HttpRequest, state: web::Data<AppState>) -> Result<HttpResponse> {
-    let (status, backend) = state.model.health().await;
+    let (mut status, backend) = state.model.health().await;
+    let metadata = state.model.metadata.status();
+    // lost metadata is worth an operator's attention, not an outage
+    if !metadata.quarantined.is_empty() && status == crate::models::health::HealthStatus::Ok {
+        status = crate::models::health::HealthStatus::Degraded;
+    }
     Ok(envelope::ok(
         &req,
         state.model.simulated(),
@@ -23,6 +28,11 @@ pub async fn health(req: HttpRequest, state: web::Data<AppState>) -> Result<Http
             },
             "data_dir": state.model.data_dir().map(|d| d.display().to_string()),
             "isolation": state.settings.server.isolation,
+            "storage": {
+                "metadata_rows": metadata.rows,
+                "metadata_last_flush_error": metadata.last_flush_error,
+                "quarantined": metadata.quarantined,
+            },
         }),
     ))
 }

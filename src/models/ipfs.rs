@@ -1,15 +1,22 @@
-//! The IPFS model: owns the backend handle and the service-wide bookkeeping (stats, recent
-//! operations, uptime), and holds the logic controllers must not: read planning for ranges,
-//! content-type sniffing, health.
+//! The IPFS model: owns the backend handle, the cache and the service-wide bookkeeping (stats,
+//! recent operations, uptime), and holds the logic controllers must not: read planning for
+//! ranges, content-type sniffing, health, and keeping the CID metadata (adds, reads, pins) up
+//! to date.
 
 use super::health::{HealthStatus, status_of};
 use super::operations::OperationLog;
 use super::range::{self, ByteRange, RangeSpec};
 use super::stats::OperationStats;
-use crate::backend::{Backend, BackendError, BackendHealth, ContentPath, NodeKind};
+use crate::backend::{
+    AddOptions, Added, Backend, BackendError, BackendHealth, ByteStream, ContentPath, NodeKind,
+};
+use crate::persistence::metadata::MetadataStore;
 use crate::persistence::tiered::{Tier, TieredError, TieredStore};
 use bytes::Bytes;
-use futures_util::TryStreamExt;
+use cid::Cid;
+use futures_util::{StreamExt, TryStreamExt};
+use parking_lot::Mutex;
+use serde::Serialize;
 use std::path::PathBuf;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
@@ -34,12 +41,28 @@ pub struct IpfsModel {
     backend: Arc<dyn Backend>,
     /// Whole small files by CID, in memory and on disk.
     pub cache: TieredStore<BackendError>,
+    /// One row per CID: sizes, types, pins, heat.
+    pub metadata: Arc<MetadataStore>,
+    pub prewarm: Mutex<PrewarmReport>,
     pub stats: OperationStats,
     pub operations: OperationLog,
     started: Instant,
     /// `None` when isolated in memory.
     data_dir: Option<PathBuf>,
 }
+
+/// What start-up pre-warming did.
+#[derive(Debug, Clone, Default, Serialize)]
+pub struct PrewarmReport {
+    pub done: bool,
+    pub objects: u64,
+    pub bytes: u64,
+    pub failed: u64,
+    pub seconds: f64,
+}
+
+/// Bytes of a file's head used to sniff its type.
+pub const SNIFF_LEN: usize = 512;
 
 /// How to answer a read with an optional `Range`.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -62,12 +85,15 @@ impl IpfsModel {
     pub fn new(
         backend: Arc<dyn Backend>,
         cache: TieredStore<BackendError>,
+        metadata: Arc<MetadataStore>,
         operations_capacity: usize,
         data_dir: Option<PathBuf>,
     ) -> Self {
         Self {
             backend,
             cache,
+            metadata,
+            prewarm: Mutex::new(PrewarmReport::default()),
             stats: OperationStats::default(),
             operations: OperationLog::new(operations_capacity),
             started: Instant::now(),
@@ -133,6 +159,109 @@ impl IpfsModel {
             })
             .await?;
         Ok((file, Some(data), tier))
+    }
+
+    /// Adds content through the backend and records it in the metadata (size, sniffed type,
+    /// pin). Streams: only the first bytes are kept, for sniffing.
+    pub async fn add(&self, input: ByteStream, opts: AddOptions) -> Result<Added, BackendError> {
+        let head = Arc::new(Mutex::new(Vec::<u8>::new()));
+        let seen = head.clone();
+        let input: ByteStream = input
+            .inspect(move |chunk| {
+                if let Ok(chunk) = chunk {
+                    let mut h = seen.lock();
+                    if h.len() < SNIFF_LEN {
+                        let take = (SNIFF_LEN - h.len()).min(chunk.len());
+                        h.extend_from_slice(&chunk[..take]);
+                    }
+                }
+            })
+            .boxed();
+        let only_hash = opts.only_hash;
+        let added = self.backend.add(input, opts).await?;
+        if !only_hash {
+            let file = added
+                .entries
+                .first()
+                .and_then(|e| e.hash.parse::<Cid>().ok())
+                .unwrap_or(added.root);
+            let mime = sniff_content_type(&head.lock());
+            self.metadata
+                .record_add(&file, added.content_size, Some(&mime), added.pinned);
+            if file != added.root {
+                self.metadata
+                    .record_add(&added.root, added.dag_size, None, added.pinned);
+            }
+        }
+        Ok(added)
+    }
+
+    /// Pins or unpins, and records the new state.
+    pub async fn pin_change(
+        &self,
+        cid: &Cid,
+        recursive: bool,
+        pin: bool,
+    ) -> Result<Vec<Cid>, BackendError> {
+        let changed = if pin {
+            self.backend.pin_add(cid, recursive).await?
+        } else {
+            self.backend.pin_rm(cid, recursive).await?
+        };
+        self.metadata.set_pinned(cid, pin);
+        Ok(changed)
+    }
+
+    /// A file was read (or revalidated): counts towards its heat.
+    pub fn record_read(&self, file: &OpenFile, tier: Tier, content_type: Option<&str>) {
+        self.metadata
+            .record_access(&file.cid, file.size, content_type, tier);
+    }
+
+    /// Loads the hottest CIDs (by the metadata's heat) into the memory tier, coldest of them
+    /// first so recency agrees with heat. Reads from the disk tier where it has them, else
+    /// from the backend; a failure skips the object.
+    pub async fn prewarm(&self, memory_limit: u64) {
+        let started = Instant::now();
+        let hottest = self
+            .metadata
+            .hottest(memory_limit, self.cache.max_object_bytes());
+        let mut report = PrewarmReport::default();
+        for (cid, size) in hottest.into_iter().rev() {
+            let node = self.backend.clone();
+            let fetched = self
+                .cache
+                .get_or_fetch(&cid, || async move {
+                    let parts: Vec<Bytes> = node
+                        .cat(&ContentPath::new(cid), 0, None)
+                        .await?
+                        .try_collect()
+                        .await?;
+                    Ok(Bytes::from(parts.concat()))
+                })
+                .await;
+            match fetched {
+                Ok((_, Tier::Memory)) => {}
+                Ok(_) => {
+                    report.objects += 1;
+                    report.bytes += size;
+                }
+                Err(e) => {
+                    report.failed += 1;
+                    tracing::warn!(%cid, error = %BackendError::from(e), "pre-warm skipped a CID");
+                }
+            }
+        }
+        report.done = true;
+        report.seconds = started.elapsed().as_secs_f64();
+        tracing::info!(
+            objects = report.objects,
+            bytes = report.bytes,
+            failed = report.failed,
+            seconds = report.seconds,
+            "memory tier pre-warmed"
+        );
+        *self.prewarm.lock() = report;
     }
 
     /// Resolves a path and checks it names a file.

@@ -1,11 +1,14 @@
 //! The disk tier: objects in sled, bounded by bytes, least recently used evicted first.
 //!
 //! Recency lives in memory (an `lru` index of keys and sizes) so a hit costs one sled read and
-//! no write. At open the index is rebuilt from sled in key order; issue #3's heat scores are
-//! meant to seed it instead. The tier is a cache: sled flushes on its own schedule, and after a
-//! crash a few recent puts may be missing, never wrong (sled recovers to a consistent prefix).
+//! no write; with a [`Ranker`] eviction takes the coldest of the least recently used, so the
+//! index's order after a restart (sled key order) matters little.
+//!
+//! Durability: this is a cache, and a `put` acknowledges nothing to a client, so it does not
+//! fsync. sled flushes every 500 ms and at [`CacheTier::flush`] (shutdown); after `kill -9` the
+//! last half second of demotions may be missing, never wrong (sled recovers a consistent prefix).
 
-use super::{CacheTier, PersistenceError, TierUsage};
+use super::{CacheTier, PersistenceError, Ranker, TierUsage, pick_victim};
 use bytes::Bytes;
 use cid::Cid;
 use lru::LruCache;
@@ -16,6 +19,7 @@ pub struct DiskTier {
     limit: u64,
     tree: sled::Tree,
     index: Mutex<Index>,
+    ranker: Option<Ranker>,
 }
 
 struct Index {
@@ -49,7 +53,19 @@ impl DiskTier {
             limit: limit_bytes,
             tree,
             index: Mutex::new(index),
+            ranker: None,
         })
+    }
+
+    /// Evict by heat (coldest of the least recently used) instead of recency alone.
+    pub fn with_ranker(mut self, ranker: Ranker) -> Self {
+        self.ranker = Some(ranker);
+        self
+    }
+
+    /// The sled tree (for migrations and benches that compare with raw sled).
+    pub fn tree(&self) -> &sled::Tree {
+        &self.tree
     }
 }
 
@@ -63,7 +79,8 @@ impl CacheTier for DiskTier {
             return Ok(None);
         };
         self.index.lock().recency.promote(cid);
-        Ok(Some(Bytes::from(v.to_vec())))
+        // zero-copy: the Bytes keeps sled's buffer alive
+        Ok(Some(Bytes::from_owner(v)))
     }
 
     fn contains(&self, cid: &Cid) -> Result<bool, PersistenceError> {
@@ -82,7 +99,11 @@ impl CacheTier for DiskTier {
         }
         let mut evicted = Vec::new();
         while index.bytes + size > self.limit {
-            let Some((old, old_size)) = index.recency.pop_lru() else {
+            let victim = pick_victim(
+                index.recency.iter().rev().map(|(k, _)| k),
+                self.ranker.as_ref(),
+            );
+            let Some((old, old_size)) = victim.and_then(|v| index.recency.pop_entry(&v)) else {
                 break;
             };
             index.bytes -= old_size;
@@ -116,6 +137,11 @@ impl CacheTier for DiskTier {
         Ok(())
     }
 
+    fn flush(&self) -> Result<(), PersistenceError> {
+        self.tree.flush()?;
+        Ok(())
+    }
+
     fn usage(&self) -> TierUsage {
         let index = self.index.lock();
         TierUsage {
@@ -134,6 +160,16 @@ mod tests {
     fn disk_tier_conforms() {
         let dir = tempfile::tempdir().unwrap();
         super::super::conformance::run(&DiskTier::open(dir.path(), 1000).unwrap());
+    }
+
+    #[test]
+    fn disk_tier_evicts_the_coldest() {
+        let dir = tempfile::tempdir().unwrap();
+        let heat = std::sync::Arc::new(parking_lot::Mutex::new(Vec::new()));
+        let tier = DiskTier::open(dir.path(), 1000)
+            .unwrap()
+            .with_ranker(super::super::conformance::ranker(heat.clone()));
+        super::super::conformance::run_with_heat(&tier, &heat);
     }
 
     #[test]

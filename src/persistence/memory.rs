@@ -1,6 +1,7 @@
-//! The memory tier: an `lru::LruCache` bounded by the bytes it holds.
+//! The memory tier: an `lru::LruCache` bounded by the bytes it holds; evicts the coldest of
+//! its least recently used entries when given a [`Ranker`].
 
-use super::{CacheTier, PersistenceError, TierUsage};
+use super::{CacheTier, PersistenceError, Ranker, TierUsage, pick_victim};
 use bytes::Bytes;
 use cid::Cid;
 use lru::LruCache;
@@ -9,6 +10,7 @@ use parking_lot::Mutex;
 pub struct MemoryTier {
     limit: u64,
     inner: Mutex<State>,
+    ranker: Option<Ranker>,
 }
 
 struct State {
@@ -25,7 +27,14 @@ impl MemoryTier {
                 cache: LruCache::unbounded(),
                 bytes: 0,
             }),
+            ranker: None,
         }
+    }
+
+    /// Evict by heat (coldest of the least recently used) instead of recency alone.
+    pub fn with_ranker(mut self, ranker: Ranker) -> Self {
+        self.ranker = Some(ranker);
+        self
     }
 }
 
@@ -54,7 +63,11 @@ impl CacheTier for MemoryTier {
         }
         let mut evicted = Vec::new();
         while state.bytes + size > self.limit {
-            let Some((old, old_data)) = state.cache.pop_lru() else {
+            let victim = pick_victim(
+                state.cache.iter().rev().map(|(k, _)| k),
+                self.ranker.as_ref(),
+            );
+            let Some((old, old_data)) = victim.and_then(|v| state.cache.pop_entry(&v)) else {
                 break;
             };
             state.bytes -= old_data.len() as u64;
@@ -95,8 +108,17 @@ impl CacheTier for MemoryTier {
 
 #[cfg(test)]
 mod tests {
+    use super::super::conformance;
+
     #[test]
     fn memory_tier_conforms() {
-        super::super::conformance::run(&super::MemoryTier::new(1000));
+        conformance::run(&super::MemoryTier::new(1000));
+    }
+
+    #[test]
+    fn memory_tier_evicts_the_coldest() {
+        let heat = std::sync::Arc::new(parking_lot::Mutex::new(Vec::new()));
+        let tier = super::MemoryTier::new(1000).with_ranker(conformance::ranker(heat.clone()));
+        conformance::run_with_heat(&tier, &heat);
     }
 }

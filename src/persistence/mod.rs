@@ -10,11 +10,17 @@
 //! eviction. A `put` returns what it evicted so a composing store can demote it to the next tier.
 //! One conformance suite (`tests` below) runs against every tier.
 //!
-//! Not yet here (tracked in #3): wiring into the models, the Parquet metadata cache with heat
-//! scores, the HTTP routes, migrations and the benches.
+//! Eviction takes the coldest first: with a [`Ranker`] (the metadata cache's heat), a tier
+//! evicts the coldest of its [`EVICTION_SAMPLE`] least recently used entries; without one, the
+//! least recently used. Sampling keeps a hit as cheap as a raw `lru` lookup (heat changes on
+//! every read and would otherwise have to be re-sorted on every read).
+//! * [`metadata`]: the Parquet CID metadata cache with heat scores.
+//! * [`migrations`]: the data dir's layout version, and upgrades from older ones.
 
 pub mod disk;
 pub mod memory;
+pub mod metadata;
+pub mod migrations;
 pub mod tiered;
 
 use bytes::Bytes;
@@ -31,6 +37,28 @@ pub enum PersistenceError {
 impl From<sled::Error> for PersistenceError {
     fn from(e: sled::Error) -> Self {
         Self::Storage(e.to_string())
+    }
+}
+
+/// Heat of a CID for eviction: larger is hotter (see [`metadata::heat::Heat::rank`]).
+pub type Ranker = std::sync::Arc<dyn Fn(&Cid) -> f64 + Send + Sync>;
+
+/// How many least-recently-used entries an eviction compares by heat.
+pub const EVICTION_SAMPLE: usize = 16;
+
+/// The entry to evict: the coldest of the first [`EVICTION_SAMPLE`] of `lru_first` (least
+/// recently used first; ties go to the least recently used), or simply the first.
+pub(crate) fn pick_victim<'a>(
+    mut lru_first: impl Iterator<Item = &'a Cid>,
+    ranker: Option<&Ranker>,
+) -> Option<Cid> {
+    match ranker {
+        None => lru_first.next().copied(),
+        Some(rank) => lru_first
+            .take(EVICTION_SAMPLE)
+            .map(|c| (rank(c), *c))
+            .min_by(|a, b| a.0.total_cmp(&b.0))
+            .map(|(_, c)| c),
     }
 }
 
@@ -55,6 +83,10 @@ pub trait CacheTier: Send + Sync + 'static {
     fn remove(&self, cid: &Cid) -> Result<bool, PersistenceError>;
     fn clear(&self) -> Result<(), PersistenceError>;
     fn usage(&self) -> TierUsage;
+    /// Makes everything stored so far durable (a no-op for memory).
+    fn flush(&self) -> Result<(), PersistenceError> {
+        Ok(())
+    }
 }
 
 #[cfg(test)]
@@ -67,6 +99,37 @@ pub(crate) mod conformance {
     pub fn object(tag: u8, len: usize) -> (Cid, Bytes) {
         let data = Bytes::from(vec![tag; len]);
         (cid_of(cid::Version::V1, RAW, &data), data)
+    }
+
+    /// `tier` must be empty, limited to 1000 bytes, and ranked by `heat` (higher is hotter):
+    /// it must evict the coldest of its least recently used entries.
+    pub fn run_with_heat(tier: &dyn CacheTier, heat: &parking_lot::Mutex<Vec<(Cid, f64)>>) {
+        let (a, da) = object(11, 300);
+        let (b, db) = object(12, 300);
+        let (c, dc) = object(13, 300);
+        let (d, dd) = object(14, 300);
+        *heat.lock() = vec![(a, 1.0), (b, 9.0), (c, 5.0), (d, 0.0)];
+        for (cid, data) in [(a, da.clone()), (b, db), (c, dc)] {
+            assert!(tier.put(cid, data).unwrap().is_empty());
+        }
+        // a is both the coldest and the least recently used
+        assert_eq!(tier.put(d, dd).unwrap(), vec![(a, da)]);
+        // now d (coldest, most recently used) goes before b and c
+        let (e, de) = object(15, 300);
+        heat.lock().push((e, 3.0));
+        let evicted: Vec<Cid> = tier.put(e, de).unwrap().into_iter().map(|x| x.0).collect();
+        assert_eq!(evicted, vec![d]);
+        assert!(tier.contains(&b).unwrap() && tier.contains(&c).unwrap());
+    }
+
+    /// A ranker reading `heat` (unknown CIDs are coldest).
+    pub fn ranker(heat: std::sync::Arc<parking_lot::Mutex<Vec<(Cid, f64)>>>) -> Ranker {
+        std::sync::Arc::new(move |cid: &Cid| {
+            heat.lock()
+                .iter()
+                .find(|(c, _)| c == cid)
+                .map_or(f64::NEG_INFINITY, |x| x.1)
+        })
     }
 
     /// `tier` must be empty with a limit of exactly 1000 bytes.

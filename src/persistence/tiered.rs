@@ -4,6 +4,7 @@
 //!   evicts is dropped.
 //! * Objects over `max_object_bytes` are returned but not cached whole (callers stream large
 //!   files and cache blocks instead).
+//! * Every move is reported to a [`TierObserver`] (the metadata cache keeps each CID's tier).
 //! * Stampede prevention: concurrent misses for one CID share a single fetch; the others wait
 //!   for its result (a `tokio::sync::OnceCell` per in-flight CID).
 
@@ -68,6 +69,14 @@ pub enum TieredError<E> {
     Cache(String),
 }
 
+/// Told where content went, so per-CID metadata can say which tier holds it.
+pub trait TierObserver: Send + Sync {
+    /// `cid` (of `size` bytes) is now held by `tier` (`Backend`: no longer cached).
+    fn moved(&self, cid: &Cid, tier: Tier, size: u64);
+    /// A tier (or all, `None`) was emptied.
+    fn cleared(&self, tier: Option<Tier>);
+}
+
 type Inflight<E> = Arc<tokio::sync::OnceCell<Result<Bytes, E>>>;
 
 pub struct TieredStore<E> {
@@ -78,6 +87,7 @@ pub struct TieredStore<E> {
     disk_counters: Counters,
     fetches: AtomicU64,
     inflight: Mutex<HashMap<Cid, Inflight<E>>>,
+    observer: Option<Arc<dyn TierObserver>>,
 }
 
 impl<E: Clone + Send + Sync + 'static> TieredStore<E> {
@@ -94,7 +104,28 @@ impl<E: Clone + Send + Sync + 'static> TieredStore<E> {
             disk_counters: Counters::default(),
             fetches: AtomicU64::new(0),
             inflight: Mutex::new(HashMap::new()),
+            observer: None,
         }
+    }
+
+    pub fn with_observer(mut self, observer: Arc<dyn TierObserver>) -> Self {
+        self.observer = Some(observer);
+        self
+    }
+
+    fn moved(&self, cid: &Cid, tier: Tier, size: usize) {
+        if let Some(o) = &self.observer {
+            o.moved(cid, tier, size as u64);
+        }
+    }
+
+    /// Makes the disk tier durable (shutdown).
+    pub fn flush(&self) -> Result<(), PersistenceError> {
+        self.memory.flush()?;
+        if let Some(disk) = &self.disk {
+            disk.flush()?;
+        }
+        Ok(())
     }
 
     /// Objects above this size are not cached whole.
@@ -182,19 +213,32 @@ impl<E: Clone + Send + Sync + 'static> TieredStore<E> {
     }
 
     fn put_memory(&self, cid: Cid, data: Bytes) -> Result<(), PersistenceError> {
+        let size = data.len();
         let evicted = self.memory.put(cid, data)?;
+        if size as u64 <= self.memory.usage().limit_bytes {
+            self.moved(&cid, Tier::Memory, size);
+        }
         self.memory_counters
             .evictions
             .fetch_add(evicted.len() as u64, Ordering::Relaxed);
-        if let Some(disk) = &self.disk {
-            for (old, old_data) in evicted {
-                self.memory_counters
-                    .demotions
-                    .fetch_add(1, Ordering::Relaxed);
-                let dropped = disk.put(old, old_data)?;
-                self.disk_counters
-                    .evictions
-                    .fetch_add(dropped.len() as u64, Ordering::Relaxed);
+        for (old, old_data) in evicted {
+            let Some(disk) = &self.disk else {
+                self.moved(&old, Tier::Backend, old_data.len());
+                continue;
+            };
+            self.memory_counters
+                .demotions
+                .fetch_add(1, Ordering::Relaxed);
+            let old_size = old_data.len();
+            let dropped = disk.put(old, old_data)?;
+            if old_size as u64 <= disk.usage().limit_bytes {
+                self.moved(&old, Tier::Disk, old_size);
+            }
+            self.disk_counters
+                .evictions
+                .fetch_add(dropped.len() as u64, Ordering::Relaxed);
+            for (gone, gone_data) in dropped {
+                self.moved(&gone, Tier::Backend, gone_data.len());
             }
         }
         Ok(())
@@ -207,6 +251,9 @@ impl<E: Clone + Send + Sync + 'static> TieredStore<E> {
         }
         if let (Some(disk), None | Some(Tier::Disk)) = (&self.disk, tier) {
             disk.clear()?;
+        }
+        if let Some(o) = &self.observer {
+            o.cleared(tier);
         }
         Ok(())
     }

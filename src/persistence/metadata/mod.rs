@@ -1,0 +1,550 @@
+//! The CID metadata cache: one row per CID (size, MIME type, pin state, first and last access,
+//! access count, heat score, cache tier, backend), queryable like a table and kept in Parquet.
+//!
+//! # Design
+//! * **The table lives in memory** ([`table::Table`]); every query and update works there, so
+//!   queries see rows not yet flushed and a filtered top-100 over a million rows is one scan.
+//! * **Parquet is the durable log.** Changed rows are marked dirty and written in batches, at
+//!   most [`MetadataOptions::rows_per_partition`] rows per file, every
+//!   [`MetadataOptions::flush_interval_ms`] (sooner when a partition's worth is waiting) and on
+//!   shutdown. Files are `metadata/part-<seq>.parquet`; at start-up they are read in sequence
+//!   order and a later copy of a row replaces an earlier one. When there are more than
+//!   [`MetadataOptions::max_partitions`] files, the whole table is rewritten as fresh partitions
+//!   and the old files are deleted (a crash in between leaves duplicates that loading resolves).
+//! * **Durability.** Each file is written to a temporary name, fsynced and renamed
+//!   ([`partition::write`]): after `kill -9` the files are whole or absent, so at most the last
+//!   flush interval is lost. A file that still fails to read (disk corruption, a truncated copy)
+//!   is moved to `metadata/quarantine/`, reported in `/health`, and the service keeps running.
+//! * **Heat** ([`heat`]) ranks CIDs by decayed access frequency. The tiers ask
+//!   [`MetadataStore::rank`] to evict the coldest, and start-up pre-warms the hottest
+//!   ([`MetadataStore::hottest`]).
+//!
+//! Invariant: the metadata lock is never held while calling into a tier or the backend (tiers
+//! call [`MetadataStore::rank`] under their own locks).
+
+pub mod heat;
+pub mod partition;
+pub mod query;
+pub mod table;
+
+use super::PersistenceError;
+use super::tiered::Tier;
+use cid::Cid;
+use heat::Heat;
+use parking_lot::Mutex;
+use query::{Query, QueryError, QueryResult, RowView};
+use serde::{Deserialize, Serialize};
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+use std::sync::mpsc;
+use std::time::Duration;
+use table::{NONE, Row, Table};
+
+/// How the metadata cache keeps and scores its rows.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(default)]
+pub struct MetadataOptions {
+    /// Half-life of an access's contribution to the heat score, in seconds.
+    pub heat_half_life_secs: f64,
+    /// How often changed rows are written to Parquet (the most a crash can lose).
+    pub flush_interval_ms: u64,
+    /// Most rows in one Parquet file; a full partition's worth of changes flushes early.
+    pub rows_per_partition: usize,
+    /// Above this many files the table is compacted into fresh partitions.
+    pub max_partitions: usize,
+    /// Pre-warm the memory tier with the hottest CIDs at start-up.
+    pub prewarm: bool,
+}
+
+impl Default for MetadataOptions {
+    fn default() -> Self {
+        Self {
+            heat_half_life_secs: 3600.0,
+            flush_interval_ms: 5000,
+            rows_per_partition: 100_000,
+            max_partitions: 64,
+            prewarm: true,
+        }
+    }
+}
+
+/// A partition that failed to load and was moved aside.
+#[derive(Debug, Clone, Serialize)]
+pub struct Quarantined {
+    pub file: String,
+    pub moved_to: String,
+    pub reason: String,
+}
+
+/// What the last flush did.
+#[derive(Debug, Clone, Default, Serialize)]
+pub struct FlushReport {
+    pub rows: usize,
+    pub files: usize,
+    pub at: Option<String>,
+    pub compacted: bool,
+}
+
+/// Figures for `cache/stats` and `/health`.
+#[derive(Debug, Clone, Serialize)]
+pub struct MetadataStatus {
+    pub rows: usize,
+    pub dirty_rows: usize,
+    pub partitions: usize,
+    pub persistent: bool,
+    pub last_flush: FlushReport,
+    pub last_flush_error: Option<String>,
+    pub quarantined: Vec<Quarantined>,
+    pub heat_half_life_secs: f64,
+}
+
+struct State {
+    table: Table,
+    dirty: hashbrown::HashSet<u32>,
+    backend: u16,
+}
+
+struct Files {
+    dir: PathBuf,
+    /// Sequence numbers of the partitions on disk, ascending.
+    partitions: Vec<u64>,
+    next_seq: u64,
+}
+
+pub struct MetadataStore {
+    options: MetadataOptions,
+    half_life_ms: f64,
+    state: Mutex<State>,
+    /// `None`: in memory only (`--isolation`). The lock also serialises flushes.
+    files: Option<Mutex<Files>>,
+    quarantined: Vec<Quarantined>,
+    last_flush: Mutex<(FlushReport, Option<String>)>,
+    wake: Mutex<Option<mpsc::Sender<()>>>,
+}
+
+pub fn now_ms() -> i64 {
+    chrono::Utc::now().timestamp_millis()
+}
+
+fn storage(e: impl std::fmt::Display) -> PersistenceError {
+    PersistenceError::Storage(e.to_string())
+}
+
+fn partition_path(dir: &Path, seq: u64) -> PathBuf {
+    dir.join(format!("part-{seq:010}.parquet"))
+}
+
+fn partition_seq(name: &str) -> Option<u64> {
+    name.strip_prefix("part-")?
+        .strip_suffix(".parquet")?
+        .parse()
+        .ok()
+}
+
+impl MetadataStore {
+    /// Opens (or creates) the store under `dir`, or in memory only when `dir` is `None`.
+    /// Unreadable partitions are quarantined, not fatal.
+    pub fn open(
+        dir: Option<&Path>,
+        options: MetadataOptions,
+        backend: &str,
+    ) -> Result<Self, PersistenceError> {
+        let mut table = Table::default();
+        let backend = table.backends.intern(backend);
+        let mut quarantined = Vec::new();
+        let files = match dir {
+            None => None,
+            Some(dir) => {
+                std::fs::create_dir_all(dir).map_err(storage)?;
+                let mut seqs = Vec::new();
+                for entry in std::fs::read_dir(dir).map_err(storage)? {
+                    let entry = entry.map_err(storage)?;
+                    let name = entry.file_name().to_string_lossy().into_owned();
+                    if name.ends_with(".parquet.tmp") {
+                        // a flush interrupted before its rename: never acknowledged
+                        let _ = std::fs::remove_file(entry.path());
+                    } else if let Some(seq) = partition_seq(&name) {
+                        seqs.push(seq);
+                    }
+                }
+                seqs.sort_unstable();
+                let mut partitions = Vec::new();
+                for seq in seqs {
+                    let path = partition_path(dir, seq);
+                    match partition::read_into(&path, &mut table) {
+                        Ok(_) => partitions.push(seq),
+                        Err(reason) => quarantined.push(quarantine(dir, &path, reason)?),
+                    }
+                }
+                let next_seq = partitions.last().map_or(1, |s| s + 1);
+                Some(Mutex::new(Files {
+                    dir: dir.to_path_buf(),
+                    partitions,
+                    next_seq,
+                }))
+            }
+        };
+        Ok(Self {
+            half_life_ms: options.heat_half_life_secs.max(0.001) * 1000.0,
+            options,
+            state: Mutex::new(State {
+                table,
+                dirty: Default::default(),
+                backend,
+            }),
+            files,
+            quarantined,
+            last_flush: Mutex::new((FlushReport::default(), None)),
+            wake: Mutex::new(None),
+        })
+    }
+
+    pub fn options(&self) -> &MetadataOptions {
+        &self.options
+    }
+
+    /// Partitions moved aside at start-up.
+    pub fn quarantined(&self) -> &[Quarantined] {
+        &self.quarantined
+    }
+
+    fn update(&self, cid: &Cid, change: impl FnOnce(&mut Row, &mut Table)) {
+        let now = now_ms();
+        let mut guard = self.state.lock();
+        let state = &mut *guard;
+        let backend = state.backend;
+        let i = state.table.upsert(cid, || Row {
+            cid: *cid,
+            size_bytes: None,
+            mime: NONE,
+            pinned: false,
+            first_seen_ms: now,
+            last_access_ms: None,
+            access_count: 0,
+            heat: Heat::ZERO,
+            tier: Tier::Backend,
+            backend,
+        });
+        let mut row = state.table.rows[i].clone();
+        change(&mut row, &mut state.table);
+        if row != state.table.rows[i] {
+            state.table.rows[i] = row;
+            state.dirty.insert(i as u32);
+        }
+        let full = state.dirty.len() >= self.options.rows_per_partition;
+        drop(guard);
+        if full {
+            self.wake_flusher();
+        }
+    }
+
+    fn set_mime(row: &mut Row, table: &mut Table, mime: Option<&str>) {
+        if let Some(m) = mime
+            && row.mime == NONE
+        {
+            row.mime = table.mimes.intern(m);
+        }
+    }
+
+    /// A read of `cid`: one more access, heat bumped, and what the read learnt.
+    pub fn record_access(&self, cid: &Cid, size: u64, mime: Option<&str>, tier: Tier) {
+        let now = now_ms();
+        let h = self.half_life_ms;
+        self.update(cid, |row, table| {
+            row.size_bytes = Some(size);
+            Self::set_mime(row, table, mime);
+            row.access_count += 1;
+            row.last_access_ms = Some(now);
+            row.heat = row.heat.bump(now, h);
+            // a read from the backend caches it only if small enough; the tiers say so
+            if tier != Tier::Backend {
+                row.tier = tier;
+            }
+        });
+    }
+
+    /// New content: its size and type; pinned if the add pinned it.
+    pub fn record_add(&self, cid: &Cid, size: u64, mime: Option<&str>, pinned: bool) {
+        self.update(cid, |row, table| {
+            row.size_bytes = Some(size);
+            Self::set_mime(row, table, mime);
+            row.pinned |= pinned;
+        });
+    }
+
+    pub fn set_pinned(&self, cid: &Cid, pinned: bool) {
+        self.update(cid, |row, _| row.pinned = pinned);
+    }
+
+    /// The content moved between tiers (`Backend`: no longer cached).
+    pub fn set_tier(&self, cid: &Cid, tier: Tier, size: u64) {
+        self.update(cid, |row, _| {
+            row.tier = tier;
+            row.size_bytes = Some(size);
+        });
+    }
+
+    /// Every row cached in a tier now says `Backend` (the tiers were cleared).
+    pub fn tiers_cleared(&self, which: Option<Tier>) {
+        let mut guard = self.state.lock();
+        let state = &mut *guard;
+        for (i, row) in state.table.rows.iter_mut().enumerate() {
+            if row.tier != Tier::Backend && which.is_none_or(|t| t == row.tier) {
+                row.tier = Tier::Backend;
+                state.dirty.insert(i as u32);
+            }
+        }
+    }
+
+    /// The time-free heat rank (larger is hotter; `-inf` for unknown or never read).
+    pub fn rank(&self, cid: &Cid) -> f64 {
+        let state = self.state.lock();
+        state
+            .table
+            .get(cid)
+            .map_or(f64::NEG_INFINITY, |r| r.heat.rank(self.half_life_ms))
+    }
+
+    /// The hottest read CIDs of known size, hottest first, at most `max_bytes` in all and each
+    /// at most `max_object` bytes.
+    pub fn hottest(&self, max_bytes: u64, max_object: u64) -> Vec<(Cid, u64)> {
+        let state = self.state.lock();
+        let mut ranked: Vec<(f64, Cid, u64)> = state
+            .table
+            .rows
+            .iter()
+            .filter(|r| r.access_count > 0)
+            .filter_map(|r| {
+                let size = r.size_bytes.filter(|&s| s <= max_object)?;
+                Some((r.heat.rank(self.half_life_ms), r.cid, size))
+            })
+            .collect();
+        drop(state);
+        ranked.sort_unstable_by(|a, b| b.0.total_cmp(&a.0));
+        let mut total = 0;
+        ranked
+            .into_iter()
+            .take_while(|(_, _, size)| {
+                total += size;
+                total <= max_bytes
+            })
+            .map(|(_, cid, size)| (cid, size))
+            .collect()
+    }
+
+    pub fn get(&self, cid: &Cid) -> Option<RowView> {
+        let state = self.state.lock();
+        let row = state.table.get(cid)?;
+        Some(RowView::new(row, &state.table, now_ms(), self.half_life_ms))
+    }
+
+    pub fn query(&self, q: &Query) -> Result<QueryResult, QueryError> {
+        let state = self.state.lock();
+        query::run(q, &state.table, now_ms(), self.half_life_ms)
+    }
+
+    pub fn status(&self) -> MetadataStatus {
+        let (rows, dirty_rows) = {
+            let s = self.state.lock();
+            (s.table.len(), s.dirty.len())
+        };
+        let (last_flush, last_flush_error) = self.last_flush.lock().clone();
+        MetadataStatus {
+            rows,
+            dirty_rows,
+            partitions: self.files.as_ref().map_or(0, |f| f.lock().partitions.len()),
+            persistent: self.files.is_some(),
+            last_flush,
+            last_flush_error,
+            quarantined: self.quarantined.clone(),
+            heat_half_life_secs: self.options.heat_half_life_secs,
+        }
+    }
+
+    /// Writes every dirty row to new partitions; compacts when there are too many files.
+    /// On failure the rows stay dirty and the next flush retries them.
+    pub fn flush(&self) -> Result<FlushReport, PersistenceError> {
+        let Some(files) = &self.files else {
+            return Ok(FlushReport::default());
+        };
+        let mut files = files.lock();
+        let result = self.flush_locked(&mut files);
+        let mut last = self.last_flush.lock();
+        match &result {
+            Ok(report) if report.files > 0 => *last = (report.clone(), None),
+            Ok(_) => {}
+            Err(e) => last.1 = Some(e.to_string()),
+        }
+        result
+    }
+
+    fn flush_locked(&self, files: &mut Files) -> Result<FlushReport, PersistenceError> {
+        let now = now_ms();
+        // copy the dirty rows out so reads and updates do not wait for the disk
+        let (rows, strings, taken) = {
+            let mut state = self.state.lock();
+            let taken: Vec<u32> = state.dirty.drain().collect();
+            let rows: Vec<Row> = taken
+                .iter()
+                .map(|&i| state.table.rows[i as usize].clone())
+                .collect();
+            (rows, state.table.strings_only(), taken)
+        };
+        let mut report = FlushReport {
+            at: Some(query::rfc3339(now)),
+            ..FlushReport::default()
+        };
+        if let Err(e) = self.write_rows(files, &rows, &strings, now, &mut report) {
+            self.state.lock().dirty.extend(taken);
+            return Err(e);
+        }
+        if files.partitions.len() > self.options.max_partitions {
+            self.compact(files, now)?;
+            report.compacted = true;
+        }
+        Ok(report)
+    }
+
+    fn write_rows(
+        &self,
+        files: &mut Files,
+        rows: &[Row],
+        strings: &Table,
+        now: i64,
+        report: &mut FlushReport,
+    ) -> Result<(), PersistenceError> {
+        for chunk in rows.chunks(self.options.rows_per_partition.max(1)) {
+            let refs: Vec<&Row> = chunk.iter().collect();
+            let batch = partition::to_batch(&refs, strings, now, self.half_life_ms);
+            let seq = files.next_seq;
+            partition::write(&partition_path(&files.dir, seq), &batch, now)?;
+            files.next_seq += 1;
+            files.partitions.push(seq);
+            report.rows += chunk.len();
+            report.files += 1;
+        }
+        Ok(())
+    }
+
+    /// Rewrites the whole table as fresh partitions, then deletes the older files.
+    fn compact(&self, files: &mut Files, now: i64) -> Result<(), PersistenceError> {
+        let (rows, strings) = {
+            let state = self.state.lock();
+            (state.table.rows.clone(), state.table.strings_only())
+        };
+        let old = std::mem::take(&mut files.partitions);
+        let mut report = FlushReport::default();
+        if let Err(e) = self.write_rows(files, &rows, &strings, now, &mut report) {
+            let mut kept = old;
+            kept.append(&mut files.partitions);
+            files.partitions = kept;
+            return Err(e);
+        }
+        for seq in old {
+            let _ = std::fs::remove_file(partition_path(&files.dir, seq));
+        }
+        Ok(())
+    }
+
+    fn wake_flusher(&self) {
+        if let Some(tx) = &*self.wake.lock() {
+            let _ = tx.send(());
+        }
+    }
+
+    /// Starts the background flusher (a thread: Parquet writes block). It stops when the
+    /// returned handle is dropped or [`FlusherHandle::stop`] is called, after a final flush.
+    pub fn start_flusher(self: &Arc<Self>) -> FlusherHandle {
+        let (tx, rx) = mpsc::channel::<()>();
+        *self.wake.lock() = Some(tx);
+        let store = Arc::downgrade(self);
+        let interval = Duration::from_millis(self.options.flush_interval_ms.max(1));
+        let (stop_tx, stop_rx) = mpsc::channel::<()>();
+        let thread = std::thread::Builder::new()
+            .name("metadata-flush".into())
+            .spawn(move || {
+                loop {
+                    let stopping = stop_rx.try_recv().is_ok();
+                    let Some(store) = store.upgrade() else { return };
+                    if let Err(e) = store.flush() {
+                        tracing::error!(error = %e, "metadata flush failed; rows stay dirty");
+                    }
+                    if stopping {
+                        return;
+                    }
+                    drop(store);
+                    match rx.recv_timeout(interval) {
+                        Ok(()) | Err(mpsc::RecvTimeoutError::Timeout) => {}
+                        Err(mpsc::RecvTimeoutError::Disconnected) => return,
+                    }
+                }
+            })
+            .expect("spawn the metadata flusher");
+        FlusherHandle {
+            stop: Some(stop_tx),
+            store: Arc::downgrade(self),
+            thread: Some(thread),
+        }
+    }
+}
+
+impl super::tiered::TierObserver for MetadataStore {
+    fn moved(&self, cid: &Cid, tier: Tier, size: u64) {
+        self.set_tier(cid, tier, size);
+    }
+
+    fn cleared(&self, tier: Option<Tier>) {
+        self.tiers_cleared(tier);
+    }
+}
+
+/// Moves an unreadable partition to `quarantine/` so the next start does not trip on it again.
+fn quarantine(dir: &Path, path: &Path, reason: String) -> Result<Quarantined, PersistenceError> {
+    let qdir = dir.join("quarantine");
+    std::fs::create_dir_all(&qdir).map_err(storage)?;
+    let name = path
+        .file_name()
+        .unwrap_or_default()
+        .to_string_lossy()
+        .into_owned();
+    let target = qdir.join(format!("{name}.{}", now_ms()));
+    std::fs::rename(path, &target).map_err(storage)?;
+    tracing::error!(file = %path.display(), moved_to = %target.display(), %reason,
+        "unreadable metadata partition moved aside");
+    Ok(Quarantined {
+        file: name,
+        moved_to: target.display().to_string(),
+        reason,
+    })
+}
+
+/// Stops the flusher, with a last flush.
+pub struct FlusherHandle {
+    stop: Option<mpsc::Sender<()>>,
+    store: std::sync::Weak<MetadataStore>,
+    thread: Option<std::thread::JoinHandle<()>>,
+}
+
+impl FlusherHandle {
+    pub fn stop(mut self) {
+        self.shutdown();
+    }
+
+    fn shutdown(&mut self) {
+        if let Some(stop) = self.stop.take() {
+            let _ = stop.send(());
+            if let Some(store) = self.store.upgrade() {
+                store.wake_flusher();
+            }
+            if let Some(t) = self.thread.take() {
+                let _ = t.join();
+            }
+        }
+    }
+}
+
+impl Drop for FlusherHandle {
+    fn drop(&mut self) {
+        self.shutdown();
+    }
+}
