@@ -149,6 +149,11 @@ impl Application {
         self.port
     }
 
+    /// Stops the server from elsewhere (tests); [`Self::run_until_stopped`] then returns.
+    pub fn handle(&self) -> actix_web::dev::ServerHandle {
+        self.server.handle()
+    }
+
     /// Serves until SIGINT/SIGTERM; then flushes the metadata and the disk tier, and removes
     /// the isolation dir (if any).
     pub async fn run_until_stopped(mut self) -> std::io::Result<()> {

@@ -10,9 +10,17 @@ use std::sync::Arc;
 pub struct TestApp {
     pub address: String,
     pub client: reqwest::Client,
+    handle: actix_web::dev::ServerHandle,
+    task: tokio::task::JoinHandle<std::io::Result<()>>,
 }
 
 impl TestApp {
+    /// Graceful stop, as on SIGTERM: waits for the shutdown flushes.
+    pub async fn stop(self) {
+        self.handle.stop(true).await;
+        self.task.await.unwrap().unwrap();
+    }
+
     pub fn url(&self, path: &str) -> String {
         format!("{}{}", self.address, path)
     }
@@ -86,6 +94,15 @@ pub fn test_settings() -> Settings {
     s
 }
 
+/// Settings for a server keeping its data in `dir` (not isolated), flushing metadata often.
+pub fn persistent_settings(dir: &std::path::Path) -> Settings {
+    let mut s = test_settings();
+    s.server.isolation = false;
+    s.server.data_dir = Some(dir.to_path_buf());
+    s.metadata.flush_interval_ms = 50;
+    s
+}
+
 pub async fn spawn_app() -> TestApp {
     spawn_with(test_settings()).await
 }
@@ -103,10 +120,13 @@ pub async fn spawn_with_backend(backend: Arc<dyn Backend>) -> TestApp {
 
 fn start(app: Application) -> TestApp {
     let address = format!("http://127.0.0.1:{}", app.port());
-    tokio::spawn(app.run_until_stopped());
+    let handle = app.handle();
+    let task = tokio::spawn(app.run_until_stopped());
     TestApp {
         address,
         client: reqwest::Client::builder().no_proxy().build().unwrap(),
+        handle,
+        task,
     }
 }
 

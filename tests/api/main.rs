@@ -4,6 +4,7 @@
 mod common;
 
 mod add;
+mod cache;
 mod content;
 mod errors;
 mod helpers;

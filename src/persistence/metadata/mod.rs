@@ -548,3 +548,131 @@ impl Drop for FlusherHandle {
         self.shutdown();
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::persistence::conformance::object;
+
+    fn options() -> MetadataOptions {
+        MetadataOptions {
+            rows_per_partition: 3,
+            max_partitions: 4,
+            ..MetadataOptions::default()
+        }
+    }
+
+    fn cids(n: u8) -> Vec<Cid> {
+        (0..n).map(|i| object(i, 10).0).collect()
+    }
+
+    #[test]
+    fn queries_see_unflushed_rows_and_flushes_survive_reopen() {
+        let dir = tempfile::tempdir().unwrap();
+        let cids = cids(7);
+        {
+            let store = MetadataStore::open(Some(dir.path()), options(), "simulation").unwrap();
+            for (i, cid) in cids.iter().enumerate() {
+                store.record_add(cid, 100 + i as u64, Some("text/plain"), i == 0);
+                for _ in 0..i {
+                    store.record_access(cid, 100 + i as u64, None, Tier::Memory);
+                }
+            }
+            // nothing flushed yet, and the query already sees everything
+            assert_eq!(store.status().partitions, 0);
+            let r = store.query(&Query::default()).unwrap();
+            assert_eq!(r.matched, 7);
+            assert_eq!(r.rows[0].cid, cids[6].to_string(), "hottest first");
+            let report = store.flush().unwrap();
+            assert_eq!((report.rows, report.files), (7, 3), "3 rows per partition");
+            assert_eq!(store.status().dirty_rows, 0);
+            store.set_pinned(&cids[3], true);
+            store.flush().unwrap();
+        }
+        let store = MetadataStore::open(Some(dir.path()), options(), "simulation").unwrap();
+        assert_eq!(store.status().rows, 7);
+        assert!(store.quarantined().is_empty());
+        let row = store.get(&cids[3]).unwrap();
+        assert!(row.pinned, "the later partition's copy wins");
+        assert_eq!((row.access_count, row.size_bytes), (3, Some(103)));
+        assert_eq!(row.mime_type.as_deref(), Some("text/plain"));
+        assert_eq!(row.tier, "memory");
+        assert!((row.heat_score - 3.0).abs() < 0.01, "{}", row.heat_score);
+        let r = store.query(&Query::default()).unwrap();
+        assert_eq!(r.rows[0].cid, cids[6].to_string());
+        assert!(store.rank(&cids[6]) > store.rank(&cids[5]));
+    }
+
+    #[test]
+    fn many_flushes_compact_into_fresh_partitions() {
+        let dir = tempfile::tempdir().unwrap();
+        let store = MetadataStore::open(Some(dir.path()), options(), "simulation").unwrap();
+        let cids = cids(5);
+        for round in 0..6u64 {
+            for cid in &cids {
+                store.record_access(cid, round, None, Tier::Backend);
+            }
+            store.flush().unwrap();
+        }
+        // 5 rows -> 2 files per flush; compaction keeps it at ceil(5/3) = 2 after passing 4
+        let files = std::fs::read_dir(dir.path()).unwrap().count();
+        assert!(store.status().partitions <= 4, "{:?}", store.status());
+        assert_eq!(files, store.status().partitions);
+        drop(store);
+        let store = MetadataStore::open(Some(dir.path()), options(), "simulation").unwrap();
+        let row = store.get(&cids[2]).unwrap();
+        assert_eq!((row.access_count, row.size_bytes), (6, Some(5)));
+    }
+
+    #[test]
+    fn corrupt_or_truncated_partitions_are_moved_aside_not_fatal() {
+        let dir = tempfile::tempdir().unwrap();
+        let cids = cids(7);
+        {
+            let store = MetadataStore::open(Some(dir.path()), options(), "simulation").unwrap();
+            for cid in &cids {
+                store.record_access(cid, 1, None, Tier::Backend);
+            }
+            store.flush().unwrap();
+        }
+        let first = partition_path(dir.path(), 1);
+        let len = std::fs::metadata(&first).unwrap().len();
+        std::fs::OpenOptions::new()
+            .write(true)
+            .open(&first)
+            .unwrap()
+            .set_len(len / 2)
+            .unwrap();
+        std::fs::write(partition_path(dir.path(), 2), b"not parquet at all").unwrap();
+        std::fs::write(dir.path().join("part-0000000009.parquet.tmp"), b"half").unwrap();
+        let store = MetadataStore::open(Some(dir.path()), options(), "simulation").unwrap();
+        let q = store.quarantined();
+        assert_eq!(q.len(), 2, "{q:?}");
+        assert!(q[0].file.ends_with("0001.parquet") && !q[0].reason.is_empty());
+        assert!(std::path::Path::new(&q[1].moved_to).exists());
+        // the third partition (one row) still loaded; the tmp leftover is gone
+        assert_eq!(store.status().rows, 1);
+        assert!(!dir.path().join("part-0000000009.parquet.tmp").exists());
+        // and the store keeps working: new rows flush after the surviving partition
+        store.record_access(&cids[0], 1, None, Tier::Backend);
+        store.flush().unwrap();
+        drop(store);
+        let store = MetadataStore::open(Some(dir.path()), options(), "simulation").unwrap();
+        assert_eq!((store.status().rows, store.quarantined().len()), (2, 0));
+    }
+
+    #[test]
+    fn hottest_fits_the_budget_and_skips_unread_or_large_rows() {
+        let store = MetadataStore::open(None, options(), "simulation").unwrap();
+        let cids = cids(4);
+        for (i, cid) in cids.iter().enumerate() {
+            for _ in 0..=i {
+                store.record_access(cid, 100, None, Tier::Backend);
+            }
+        }
+        store.record_access(&cids[0], 5000, None, Tier::Backend); // now too large
+        store.record_add(&object(9, 1).0, 10, None, false); // never read
+        let hot: Vec<Cid> = store.hottest(250, 1000).into_iter().map(|x| x.0).collect();
+        assert_eq!(hot, vec![cids[3], cids[2]]);
+    }
+}
