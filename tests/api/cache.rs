@@ -46,7 +46,10 @@ async fn metadata_is_filtered_sorted_and_limited() {
 
     let (status, body) = query(&app, "sort=heat_score&limit=2").await;
     assert_eq!(status, 200, "{body}");
-    assert_eq!((cids(&body), body["matched"].as_u64()), (vec![hot.clone(), warm.clone()], Some(4)));
+    assert_eq!(
+        (cids(&body), body["matched"].as_u64()),
+        (vec![hot.clone(), warm.clone()], Some(4))
+    );
     assert_eq!(body["rows"][0]["access_count"], 5);
     assert!(body["rows"][0]["heat_score"].as_f64().unwrap() > 4.9);
     assert_eq!(body["rows"][0]["mime_type"], "text/plain; charset=utf-8");
@@ -91,10 +94,18 @@ async fn metadata_row_per_cid_follows_pins() {
     let (status, body) = app.get_json(&format!("cache/metadata/{cid}")).await;
     assert_eq!(status, 200, "{body}");
     let row = &body["row"];
-    assert_eq!((row["cid"].as_str(), row["size_bytes"].as_u64()), (Some(cid.as_str()), Some(7)));
-    assert_eq!((row["pinned"].as_bool(), row["access_count"].as_u64()), (Some(true), Some(1)));
+    assert_eq!(
+        (row["cid"].as_str(), row["size_bytes"].as_u64()),
+        (Some(cid.as_str()), Some(7))
+    );
+    assert_eq!(
+        (row["pinned"].as_bool(), row["access_count"].as_u64()),
+        (Some(true), Some(1))
+    );
     assert!(row["first_seen"].as_str().unwrap().ends_with('Z'));
-    let (status, _) = app.post_json("ipfs/pin/rm", serde_json::json!({"cid": cid})).await;
+    let (status, _) = app
+        .post_json("ipfs/pin/rm", serde_json::json!({"cid": cid}))
+        .await;
     assert_eq!(status, 200);
     let (_, body) = app.get_json(&format!("cache/metadata/{cid}")).await;
     assert_eq!(body["row"]["pinned"], false);
@@ -141,7 +152,9 @@ async fn restart_keeps_metadata_and_prewarms_the_hottest_into_memory() {
     let (_, body) = app.get_json(&format!("cache/metadata/{cold}")).await;
     assert_eq!(body["row"]["access_count"], 1);
     // the on-disk format is plain Parquet: both partitions and their rows are there
-    let parts = std::fs::read_dir(dir.path().join("metadata")).unwrap().count();
+    let parts = std::fs::read_dir(dir.path().join("metadata"))
+        .unwrap()
+        .count();
     assert!(parts >= 1);
     app.stop().await;
 }
@@ -164,7 +177,10 @@ async fn a_corrupt_partition_is_quarantined_and_reported_in_health() {
     assert_eq!(q[0]["file"], "part-0000999999.parquet");
     assert!(meta.join("quarantine").read_dir().unwrap().count() == 1);
     // still serving, with the good partitions loaded
-    assert_eq!(&cat(&app, &cid).await.bytes().await.unwrap()[..], b"survives");
+    assert_eq!(
+        &cat(&app, &cid).await.bytes().await.unwrap()[..],
+        b"survives"
+    );
     let (_, body) = app.get_json(&format!("cache/metadata/{cid}")).await;
     assert_eq!(body["row"]["access_count"], 2);
     app.stop().await;
