@@ -1,5 +1,6 @@
 //! The command line: `ipfs-mcp serve [--host --port --debug --isolation --data-dir --backend
-//! --config]`. Flags are the last configuration layer (see [`crate::config`]).
+//! --config]` (flags are the last configuration layer, see [`crate::config`]) and
+//! `ipfs-mcp bench [--only --sizes --rows --seconds --dir --json]`.
 
 use crate::backend::BackendKind;
 use crate::config::{CliOverrides, Settings};
@@ -22,6 +23,89 @@ pub struct Cli {
 pub enum Command {
     /// Run the HTTP service.
     Serve(ServeArgs),
+    /// Benchmark the cache tiers on this machine against the raw crates under them.
+    Bench(BenchArgs),
+}
+
+#[derive(Debug, clap::Args)]
+pub struct BenchArgs {
+    /// Only workloads whose name contains this (memory, disk, tiered, metadata, disk/get...).
+    #[arg(long)]
+    pub only: Option<String>,
+    /// Object sizes, comma-separated (K/M suffixes).
+    #[arg(long, value_delimiter = ',', default_value = "1K,64K,1M", value_parser = parse_size)]
+    pub sizes: Vec<usize>,
+    /// Rows in the metadata table for the query workload.
+    #[arg(long, default_value_t = 1_000_000)]
+    pub rows: usize,
+    /// Seconds of measurement per workload.
+    #[arg(long, default_value_t = 2.0)]
+    pub seconds: f64,
+    /// Scratch directory (on the disk you want to measure) [default: the system temp dir].
+    #[arg(long)]
+    pub dir: Option<PathBuf>,
+    /// Print JSON instead of a table.
+    #[arg(long)]
+    pub json: bool,
+}
+
+fn parse_size(s: &str) -> Result<usize, String> {
+    let s = s.trim();
+    let (num, mult) = match s.char_indices().last() {
+        Some((i, 'K' | 'k')) => (&s[..i], 1024),
+        Some((i, 'M' | 'm')) => (&s[..i], 1024 * 1024),
+        _ => (s, 1),
+    };
+    match num.parse::<usize>() {
+        Ok(n) if n > 0 => Ok(n * mult),
+        _ => Err(format!("invalid size {s:?}: expected e.g. 4096, 64K or 1M")),
+    }
+}
+
+fn bench(args: BenchArgs) -> i32 {
+    let base = args.dir.unwrap_or_else(std::env::temp_dir);
+    let scratch = match tempfile::Builder::new()
+        .prefix("ipfs-mcp-bench-")
+        .tempdir_in(&base)
+    {
+        Ok(d) => d,
+        Err(e) => {
+            eprintln!(
+                "ipfs-mcp: cannot make a scratch dir in {}: {e}",
+                base.display()
+            );
+            return 1;
+        }
+    };
+    let options = crate::bench::BenchOptions {
+        filter: args.only,
+        sizes: args.sizes,
+        rows: args.rows,
+        seconds: args.seconds,
+        progress: !args.json,
+    };
+    // on a plain thread: the workloads poll futures outside any runtime's task budget
+    let (path, opts) = (scratch.path().to_path_buf(), options.clone());
+    let results = std::thread::spawn(move || crate::bench::run(&opts, &path))
+        .join()
+        .unwrap_or_default();
+    if results.is_empty() {
+        eprintln!("ipfs-mcp: no workload matches {:?}", options.filter);
+        return 2;
+    }
+    if args.json {
+        println!(
+            "{}",
+            serde_json::to_string_pretty(&results).unwrap_or_default()
+        );
+    } else {
+        print!("{}", crate::bench::table(&results));
+        println!(
+            "ratio = ours / raw crate on the same workload (1.00x: no overhead); scratch: {}",
+            base.display()
+        );
+    }
+    0
 }
 
 #[derive(Debug, Clone, Copy, ValueEnum)]
@@ -74,6 +158,7 @@ impl ServeArgs {
 /// Runs the parsed command; returns the process exit code.
 pub async fn run(cli: Cli) -> i32 {
     match cli.command {
+        Command::Bench(args) => bench(args),
         Command::Serve(args) => {
             let settings = match Settings::load(args.config.as_deref(), &args.overrides()) {
                 Ok(s) => s,

@@ -5,6 +5,7 @@
 //! everything and owns the route table.
 
 pub mod backend;
+pub mod bench;
 pub mod cli;
 pub mod config;
 pub mod controllers;

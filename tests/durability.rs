@@ -9,6 +9,9 @@ use std::process::{Child, Command, Stdio};
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
+/// A CID the server answered 200 for, and the bytes sent.
+type Acked = (String, Vec<u8>);
+
 fn free_port() -> u16 {
     std::net::TcpListener::bind("127.0.0.1:0")
         .unwrap()
@@ -156,7 +159,7 @@ async fn kill_9_during_concurrent_adds_loses_no_acknowledged_add() {
     }
     tokio::time::sleep(Duration::from_millis(400)).await;
 
-    let acked: Arc<Mutex<Vec<(String, Vec<u8>)>>> = Arc::default();
+    let acked: Arc<Mutex<Vec<Acked>>> = Arc::default();
     let mut tasks = Vec::new();
     for task in 0..6 {
         let (client, base, acked) = (client.clone(), server.base.clone(), acked.clone());

@@ -17,8 +17,6 @@ use std::collections::HashMap;
 
 /// Content addressed by CID never changes: cache for a year (the gateway spec's value).
 pub const IMMUTABLE: &str = "public, max-age=29030400, immutable";
-/// Bytes looked at to guess a content type (as Go's `DetectContentType`).
-
 /// Whether `If-None-Match` names this ETag (or `*`).
 pub fn not_modified(req: &HttpRequest, etag: &str) -> bool {
     req.headers()

@@ -61,7 +61,7 @@ pub struct PrewarmReport {
     pub seconds: f64,
 }
 
-/// Bytes of a file's head used to sniff its type.
+/// Bytes of a file's head used to sniff its type (as Go's `DetectContentType`).
 pub const SNIFF_LEN: usize = 512;
 
 /// How to answer a read with an optional `Range`.

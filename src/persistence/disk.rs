@@ -15,6 +15,28 @@ use lru::LruCache;
 use parking_lot::Mutex;
 use std::path::Path;
 
+/// A CID's binary form on the stack: a hit allocates nothing for its key.
+struct Key {
+    buf: [u8; 96],
+    len: usize,
+}
+
+impl Key {
+    fn of(cid: &Cid) -> Key {
+        let mut buf = [0u8; 96];
+        let mut rest = &mut buf[..];
+        // CIDs here hold at most a 64-byte digest: 4 varints plus 64 bytes fit in 96
+        let len = cid.write_bytes(&mut rest).expect("a CID fits in 96 bytes");
+        Key { buf, len }
+    }
+}
+
+impl AsRef<[u8]> for Key {
+    fn as_ref(&self) -> &[u8] {
+        &self.buf[..self.len]
+    }
+}
+
 pub struct DiskTier {
     limit: u64,
     tree: sled::Tree,
@@ -75,7 +97,7 @@ impl CacheTier for DiskTier {
     }
 
     fn get(&self, cid: &Cid) -> Result<Option<Bytes>, PersistenceError> {
-        let Some(v) = self.tree.get(cid.to_bytes())? else {
+        let Some(v) = self.tree.get(Key::of(cid))? else {
             return Ok(None);
         };
         self.index.lock().recency.promote(cid);
@@ -107,11 +129,11 @@ impl CacheTier for DiskTier {
                 break;
             };
             index.bytes -= old_size;
-            if let Some(v) = self.tree.remove(old.to_bytes())? {
-                evicted.push((old, Bytes::from(v.to_vec())));
+            if let Some(v) = self.tree.remove(Key::of(&old))? {
+                evicted.push((old, Bytes::from_owner(v)));
             }
         }
-        self.tree.insert(cid.to_bytes(), &data[..])?;
+        self.tree.insert(Key::of(&cid), &data[..])?;
         index.bytes += size;
         index.recency.put(cid, size);
         Ok(evicted)
@@ -122,7 +144,7 @@ impl CacheTier for DiskTier {
         match index.recency.pop(cid) {
             Some(size) => {
                 index.bytes -= size;
-                self.tree.remove(cid.to_bytes())?;
+                self.tree.remove(Key::of(cid))?;
                 Ok(true)
             }
             None => Ok(false),

@@ -68,6 +68,20 @@ impl Default for MetadataOptions {
     }
 }
 
+/// A whole row for bulk loading ([`MetadataStore::insert_rows`]).
+#[derive(Debug, Clone)]
+pub struct NewRow {
+    pub cid: Cid,
+    pub size_bytes: Option<u64>,
+    pub mime_type: Option<String>,
+    pub pinned: bool,
+    pub first_seen_ms: i64,
+    pub last_access_ms: Option<i64>,
+    pub access_count: u64,
+    pub heat: Heat,
+    pub tier: Tier,
+}
+
 /// A partition that failed to load and was moved aside.
 #[derive(Debug, Clone, Serialize)]
 pub struct Quarantined {
@@ -294,6 +308,46 @@ impl MetadataStore {
                 state.dirty.insert(i as u32);
             }
         }
+    }
+
+    /// Inserts or replaces whole rows (imports, benchmarks); they flush like any change.
+    pub fn insert_rows(&self, rows: impl IntoIterator<Item = NewRow>) {
+        let mut guard = self.state.lock();
+        let state = &mut *guard;
+        for r in rows {
+            let mime = r
+                .mime_type
+                .as_deref()
+                .map_or(NONE, |m| state.table.mimes.intern(m));
+            state.table.put(Row {
+                cid: r.cid,
+                size_bytes: r.size_bytes,
+                mime,
+                pinned: r.pinned,
+                first_seen_ms: r.first_seen_ms,
+                last_access_ms: r.last_access_ms,
+                access_count: r.access_count,
+                heat: r.heat,
+                tier: r.tier,
+                backend: state.backend,
+            });
+            let i = state.table.position(&r.cid).expect("just put");
+            state.dirty.insert(i as u32);
+        }
+    }
+
+    /// The whole table as one Arrow batch, as a flush writes it (benchmark references).
+    pub fn to_record_batch(&self) -> arrow::array::RecordBatch {
+        let state = self.state.lock();
+        let rows: Vec<&Row> = state.table.rows.iter().collect();
+        partition::to_batch(&rows, &state.table, now_ms(), self.half_life_ms)
+    }
+
+    /// Marks every row changed, so the next flush writes the whole table (benchmarks).
+    pub fn mark_all_dirty(&self) {
+        let mut state = self.state.lock();
+        let n = state.table.len() as u32;
+        state.dirty.extend(0..n);
     }
 
     /// The time-free heat rank (larger is hotter; `-inf` for unknown or never read).
