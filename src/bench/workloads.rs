@@ -415,7 +415,7 @@ fn metadata_query(rows: usize, dir: &Path) -> Workload {
 }
 
 /// The same filter and top 100 straight from the Parquet files with arrow kernels.
-fn raw_parquet_query(files: &[PathBuf]) -> usize {
+pub fn raw_parquet_query(files: &[PathBuf]) -> usize {
     use arrow::array::{Array, Float64Array, StringArray};
     use arrow::compute::kernels::cmp::{eq, gt};
     use arrow::compute::{
