@@ -16,8 +16,16 @@ fn tiers(c: &mut Criterion) {
         .ok()
         .and_then(|v| v.parse().ok())
         .unwrap_or(1_000_000);
+    // criterion's name filter (`cargo bench --bench tiers -- get/`), applied before the setup too
+    let filter = std::env::args().skip(1).find(|a| !a.starts_with('-'));
     let scratch = tempfile::tempdir().unwrap();
     for (i, f) in workloads::all(&SIZES, rows).into_iter().enumerate() {
+        if filter
+            .as_deref()
+            .is_some_and(|p| !format!("{}/{}", f.name, f.param).contains(p))
+        {
+            continue;
+        }
         let dir = scratch.path().join(format!("w{i}"));
         std::fs::create_dir_all(&dir).unwrap();
         let mut w = (f.build)(&dir);

@@ -181,7 +181,7 @@ fn build_cache(
 ) -> Result<TieredStore<BackendError>, StartupError> {
     let c = &settings.cache;
     let heat = metadata.clone();
-    let ranker: Ranker = Arc::new(move |cid| heat.rank(cid));
+    let ranker: Ranker = Arc::new(move |cids: &[cid::Cid]| heat.ranks(cids));
     let memory: Arc<dyn CacheTier> =
         Arc::new(MemoryTier::new(c.memory_limit).with_ranker(ranker.clone()));
     let disk: Option<Arc<dyn CacheTier>> = match data_dir {

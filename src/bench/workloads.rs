@@ -1,5 +1,6 @@
 //! The tier workloads, each as a pair of one-operation closures: ours, and the raw crate
-//! underneath doing the same work (`lru`, `sled`, `parquet`/`arrow`). Criterion
+//! underneath doing the same work (`lru`, `sled`, `parquet`/`arrow`). Our tiers are built as the
+//! service builds them (heat-driven eviction through a metadata store). Criterion
 //! (`benches/tiers.rs`) and `ipfs-mcp bench` time the same closures, so their ratios agree.
 
 use crate::persistence::metadata::heat::Heat;
@@ -77,6 +78,14 @@ fn rotate<T: Clone>(items: Vec<T>) -> impl FnMut() -> T {
     }
 }
 
+/// Heat-driven eviction as the service runs it: a ranker over an (in-memory) metadata store.
+fn service_ranker() -> crate::persistence::Ranker {
+    let store = Arc::new(
+        MetadataStore::open(None, MetadataOptions::default(), "simulation").expect("in memory"),
+    );
+    Arc::new(move |cids: &[Cid]| store.ranks(cids))
+}
+
 fn sled_tree(dir: &Path, name: &str) -> sled::Tree {
     sled::Config::new()
         .path(dir.join(name))
@@ -88,7 +97,7 @@ fn sled_tree(dir: &Path, name: &str) -> sled::Tree {
 
 fn memory_get(size: usize) -> Workload {
     let objs = objects(size, working_set(size));
-    let ours = MemoryTier::new(u64::MAX);
+    let ours = MemoryTier::new(u64::MAX).with_ranker(service_ranker());
     let mut raw: LruCache<Cid, Bytes> = LruCache::unbounded();
     for (c, d) in &objs {
         ours.put(*c, d.clone()).unwrap();
@@ -115,7 +124,7 @@ fn memory_put(size: usize) -> Workload {
     // twice as many keys as fit: every put evicts one
     let fits = 16;
     let objs = objects(size, fits * 2);
-    let ours = MemoryTier::new((fits * size) as u64);
+    let ours = MemoryTier::new((fits * size) as u64).with_ranker(service_ranker());
     let mut raw: LruCache<Cid, Bytes> =
         LruCache::new(std::num::NonZeroUsize::new(fits).expect("nonzero"));
     let (mut o1, mut o2) = (rotate(objs.clone()), rotate(objs));
@@ -138,7 +147,9 @@ fn memory_put(size: usize) -> Workload {
 
 fn disk_get(size: usize, dir: &Path) -> Workload {
     let objs = objects(size, working_set(size));
-    let ours = DiskTier::open(&dir.join("ours"), u64::MAX).expect("open disk tier");
+    let ours = DiskTier::open(&dir.join("ours"), u64::MAX)
+        .expect("open disk tier")
+        .with_ranker(service_ranker());
     let raw = sled_tree(dir, "raw");
     for (c, d) in &objs {
         ours.put(*c, d.clone()).unwrap();
@@ -167,7 +178,9 @@ fn disk_get(size: usize, dir: &Path) -> Workload {
 fn disk_put(size: usize, dir: &Path) -> Workload {
     let fits = 32;
     let objs = objects(size, fits * 2);
-    let ours = DiskTier::open(&dir.join("ours"), (fits * size) as u64).expect("open disk tier");
+    let ours = DiskTier::open(&dir.join("ours"), (fits * size) as u64)
+        .expect("open disk tier")
+        .with_ranker(service_ranker());
     let raw = sled_tree(dir, "raw");
     let raw_objs: Vec<(Vec<u8>, Bytes)> = objs
         .iter()
@@ -202,8 +215,11 @@ fn tiered_mix(size: usize) -> Workload {
     let hot = objects(size, 64);
     let cold = objects(size, 4096 + 64).split_off(64);
     let limit = (80 * size) as u64;
-    let ours: TieredStore<String> =
-        TieredStore::new(Arc::new(MemoryTier::new(limit)), None, u64::MAX);
+    let ours: TieredStore<String> = TieredStore::new(
+        Arc::new(MemoryTier::new(limit).with_ranker(service_ranker())),
+        None,
+        u64::MAX,
+    );
     let mut raw: LruCache<Cid, Bytes> =
         LruCache::new(std::num::NonZeroUsize::new(80).expect("nonzero"));
     for (c, d) in &hot {
@@ -244,13 +260,20 @@ fn tiered_mix(size: usize) -> Workload {
 /// A disk hit promoted to memory, which demotes what it evicts.
 fn promotion(size: usize, dir: &Path) -> Workload {
     let objs = objects(size, 2);
-    let disk = Arc::new(DiskTier::open(&dir.join("ours"), u64::MAX).expect("open disk tier"));
+    let disk = Arc::new(
+        DiskTier::open(&dir.join("ours"), u64::MAX)
+            .expect("open disk tier")
+            .with_ranker(service_ranker()),
+    );
     for (c, d) in &objs {
         disk.put(*c, d.clone()).unwrap();
     }
     // memory holds one object: every read of the other is a disk hit and a promotion
-    let ours: TieredStore<String> =
-        TieredStore::new(Arc::new(MemoryTier::new(size as u64)), Some(disk), u64::MAX);
+    let ours: TieredStore<String> = TieredStore::new(
+        Arc::new(MemoryTier::new(size as u64).with_ranker(service_ranker())),
+        Some(disk),
+        u64::MAX,
+    );
     let raw_disk = sled_tree(dir, "raw");
     for (c, d) in &objs {
         raw_disk.insert(c.to_bytes(), &d[..]).unwrap();

@@ -195,6 +195,10 @@ pub async fn cat_json(
         .try_collect()
         .await?;
     let data = chunks.concat();
+    let content_type = sniff_content_type(&data[..data.len().min(SNIFF_LEN)]);
+    state
+        .model
+        .record_read(&file, Tier::Backend, Some(&content_type));
     Ok(envelope::ok(
         &req,
         state.model.simulated(),
@@ -204,7 +208,7 @@ pub async fn cat_json(
             "size": file.size,
             "offset": offset,
             "length": data.len(),
-            "content_type": sniff_content_type(&data[..data.len().min(SNIFF_LEN)]),
+            "content_type": content_type,
             "data": base64::engine::general_purpose::STANDARD.encode(&data),
         }),
     ))

@@ -1,14 +1,21 @@
 //! The disk tier: objects in sled, bounded by bytes, least recently used evicted first.
 //!
-//! Recency lives in memory (an `lru` index of keys and sizes) so a hit costs one sled read and
-//! no write; with a [`Ranker`] eviction takes the coldest of the least recently used, so the
-//! index's order after a restart (sled key order) matters little.
+//! The index of keys and sizes lives in memory (an `lru::LruCache`), so a hit costs one sled
+//! read and no write.
+//!
+//! * Without a [`Ranker`] the index is in recency order and the least recently used goes first.
+//! * With one (as the service runs it), reads do not touch the index at all: the heat score
+//!   already weighs every read by recency, and skipping the index lock keeps a hit close to a
+//!   raw sled read. Eviction compares the [`EVICTION_SAMPLE`] entries at the old end of the
+//!   index, evicts the coldest, and moves the survivors to the young end (a second chance, as in
+//!   CLOCK), so the next eviction looks at fresh candidates and hot entries never pile up at the
+//!   old end.
 //!
 //! Durability: this is a cache, and a `put` acknowledges nothing to a client, so it does not
 //! fsync. sled flushes every 500 ms and at [`CacheTier::flush`] (shutdown); after `kill -9` the
 //! last half second of demotions may be missing, never wrong (sled recovers a consistent prefix).
 
-use super::{CacheTier, PersistenceError, Ranker, TierUsage, pick_victim};
+use super::{CacheTier, EVICTION_SAMPLE, PersistenceError, Ranker, TierUsage, pick_victim};
 use bytes::Bytes;
 use cid::Cid;
 use lru::LruCache;
@@ -100,7 +107,9 @@ impl CacheTier for DiskTier {
         let Some(v) = self.tree.get(Key::of(cid))? else {
             return Ok(None);
         };
-        self.index.lock().recency.promote(cid);
+        if self.ranker.is_none() {
+            self.index.lock().recency.promote(cid);
+        }
         // zero-copy: the Bytes keeps sled's buffer alive
         Ok(Some(Bytes::from_owner(v)))
     }
@@ -121,10 +130,19 @@ impl CacheTier for DiskTier {
         }
         let mut evicted = Vec::new();
         while index.bytes + size > self.limit {
-            let victim = pick_victim(
-                index.recency.iter().rev().map(|(k, _)| k),
-                self.ranker.as_ref(),
-            );
+            let candidates: Vec<Cid> = index
+                .recency
+                .iter()
+                .rev()
+                .take(EVICTION_SAMPLE)
+                .map(|(k, _)| *k)
+                .collect();
+            let victim = pick_victim(candidates.iter(), self.ranker.as_ref());
+            if self.ranker.is_some() {
+                for survivor in candidates.iter().filter(|c| Some(**c) != victim) {
+                    index.recency.promote(survivor);
+                }
+            }
             let Some((old, old_size)) = victim.and_then(|v| index.recency.pop_entry(&v)) else {
                 break;
             };

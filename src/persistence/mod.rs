@@ -6,6 +6,13 @@
 //! * [`tiered::TieredStore`]: memory -> disk -> fetch, with promotion, demotion and stampede
 //!   prevention.
 //!
+//! Large objects: a file over `cache.max_object_bytes` (4 MiB by default) is not cached at all;
+//! every read streams it from the backend block by block, so memory stays flat whatever the file
+//! size, and the tiers hold many small hot objects instead of a few large ones. The backend's
+//! own block store serves large files: for the simulation it *is* the data; for Kubo it costs one
+//! local RPC hop per read. Caching blocks here too would save that hop at the price of a second
+//! copy of every large file and a second key space; not done in this version.
+//!
 //! Content is immutable (a CID names its bytes), so a cache never needs invalidation, only
 //! eviction. A `put` returns what it evicted so a composing store can demote it to the next tier.
 //! One conformance suite (`tests` below) runs against every tier.
@@ -40,11 +47,13 @@ impl From<sled::Error> for PersistenceError {
     }
 }
 
-/// Heat of a CID for eviction: larger is hotter (see [`metadata::heat::Heat::rank`]).
-pub type Ranker = std::sync::Arc<dyn Fn(&Cid) -> f64 + Send + Sync>;
+/// Heat of CIDs for eviction, one rank per CID, larger is hotter (see
+/// [`metadata::heat::Heat::rank`]). Asked for a whole sample at once: one lock, not one per CID.
+pub type Ranker = std::sync::Arc<dyn Fn(&[Cid]) -> Vec<f64> + Send + Sync>;
 
-/// How many least-recently-used entries an eviction compares by heat.
-pub const EVICTION_SAMPLE: usize = 16;
+/// How many least-recently-used entries an eviction compares by heat (Redis samples 5; more
+/// is closer to exact, and costs a metadata lookup each on every eviction).
+pub const EVICTION_SAMPLE: usize = 8;
 
 /// The entry to evict: the coldest of the first [`EVICTION_SAMPLE`] of `lru_first` (least
 /// recently used first; ties go to the least recently used), or simply the first.
@@ -54,11 +63,15 @@ pub(crate) fn pick_victim<'a>(
 ) -> Option<Cid> {
     match ranker {
         None => lru_first.next().copied(),
-        Some(rank) => lru_first
-            .take(EVICTION_SAMPLE)
-            .map(|c| (rank(c), *c))
-            .min_by(|a, b| a.0.total_cmp(&b.0))
-            .map(|(_, c)| c),
+        Some(rank) => {
+            let sample: Vec<Cid> = lru_first.take(EVICTION_SAMPLE).copied().collect();
+            let ranks = rank(&sample);
+            ranks
+                .into_iter()
+                .zip(sample)
+                .min_by(|a, b| a.0.total_cmp(&b.0))
+                .map(|(_, c)| c)
+        }
     }
 }
 
@@ -124,11 +137,15 @@ pub(crate) mod conformance {
 
     /// A ranker reading `heat` (unknown CIDs are coldest).
     pub fn ranker(heat: std::sync::Arc<parking_lot::Mutex<Vec<(Cid, f64)>>>) -> Ranker {
-        std::sync::Arc::new(move |cid: &Cid| {
-            heat.lock()
-                .iter()
-                .find(|(c, _)| c == cid)
-                .map_or(f64::NEG_INFINITY, |x| x.1)
+        std::sync::Arc::new(move |cids: &[Cid]| {
+            let heat = heat.lock();
+            cids.iter()
+                .map(|cid| {
+                    heat.iter()
+                        .find(|(c, _)| c == cid)
+                        .map_or(f64::NEG_INFINITY, |x| x.1)
+                })
+                .collect()
         })
     }
 

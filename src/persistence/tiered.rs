@@ -2,8 +2,8 @@
 //!
 //! * A disk hit is promoted to memory; whatever memory evicts is demoted to disk; what disk
 //!   evicts is dropped.
-//! * Objects over `max_object_bytes` are returned but not cached whole (callers stream large
-//!   files and cache blocks instead).
+//! * Objects over `max_object_bytes` are returned but not cached (the model does not even ask:
+//!   it streams large files from the backend, see the design note in [`super`]).
 //! * Every move is reported to a [`TierObserver`] (the metadata cache keeps each CID's tier).
 //! * Stampede prevention: concurrent misses for one CID share a single fetch; the others wait
 //!   for its result (a `tokio::sync::OnceCell` per in-flight CID).

@@ -54,13 +54,20 @@ async fn a_version_1_store_is_migrated_and_serves_what_it_held() {
             .unwrap();
         assert_eq!(res.status(), 200, "{cid}");
         if cid == F1 {
-            assert_eq!(res.headers()["x-cache-tier"], "disk", "v1's disk cache is kept");
+            assert_eq!(
+                res.headers()["x-cache-tier"],
+                "disk",
+                "v1's disk cache is kept"
+            );
         }
         assert_eq!(res.bytes().await.unwrap(), expected, "{cid}");
     }
     let (_, pins) = app.get_json("ipfs/pin/ls?type=recursive").await;
     let pins = pins.to_string();
-    assert!(pins.contains(F1) && pins.contains(F2) && !pins.contains(F3), "{pins}");
+    assert!(
+        pins.contains(F1) && pins.contains(F2) && !pins.contains(F3),
+        "{pins}"
+    );
 
     // the migration seeded metadata from the old pins and disk cache
     let (_, body) = app.get_json("cache/metadata?filter=pinned+==+true").await;
@@ -84,7 +91,10 @@ async fn a_newer_store_is_refused_and_left_untouched() {
         Ok(_) => panic!("a layout-3 data dir must be refused"),
         Err(e) => e.to_string(),
     };
-    assert!(err.contains("layout version 3") && err.contains("newer"), "{err}");
+    assert!(
+        err.contains("layout version 3") && err.contains("newer"),
+        "{err}"
+    );
     assert!(!dir.path().join("metadata").exists(), "nothing was changed");
     assert_eq!(
         std::fs::read_to_string(dir.path().join("layout-version")).unwrap(),

@@ -352,11 +352,20 @@ impl MetadataStore {
 
     /// The time-free heat rank (larger is hotter; `-inf` for unknown or never read).
     pub fn rank(&self, cid: &Cid) -> f64 {
+        self.ranks(std::slice::from_ref(cid))[0]
+    }
+
+    /// [`Self::rank`] of several CIDs under one lock (an eviction's sample).
+    pub fn ranks(&self, cids: &[Cid]) -> Vec<f64> {
         let state = self.state.lock();
-        state
-            .table
-            .get(cid)
-            .map_or(f64::NEG_INFINITY, |r| r.heat.rank(self.half_life_ms))
+        cids.iter()
+            .map(|cid| {
+                state
+                    .table
+                    .get(cid)
+                    .map_or(f64::NEG_INFINITY, |r| r.heat.rank(self.half_life_ms))
+            })
+            .collect()
     }
 
     /// The hottest read CIDs of known size, hottest first, at most `max_bytes` in all and each
