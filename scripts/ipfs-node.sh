@@ -2,11 +2,16 @@
 # Installs and runs a real IPFS node (js-ipfs 0.66.1, which speaks Kubo's RPC API) on loopback.
 #
 #   scripts/ipfs-node.sh install            # once; into $IPFS_NODE_HOME (default .ipfs-node/)
-#   scripts/ipfs-node.sh start [NAME]       # init + daemon --offline; prints the RPC URL
-#   scripts/ipfs-node.sh stop  [NAME]       # kills it and removes its repo
+#   scripts/ipfs-node.sh start  [NAME]      # init + daemon --offline; prints the RPC URL
+#   scripts/ipfs-node.sh halt   [NAME]      # stops the daemon, keeps its repo
+#   scripts/ipfs-node.sh resume [NAME]      # restarts the daemon on the kept repo
+#   scripts/ipfs-node.sh stop   [NAME]      # kills it and removes its repo
 #
 # Ports are configurable so parallel runs do not collide:
-#   IPFS_API_PORT (default 5002), IPFS_GATEWAY_PORT (9090), IPFS_SWARM_PORT (4012).
+#   IPFS_API_PORT (default 5002), IPFS_GATEWAY_PORT (9090), IPFS_SWARM_PORT (4012),
+#   IPFS_RPC_PORT (js-ipfs's gRPC-over-websocket; default API port + 1).
+# IPFS_NODE_WATCH_PID=<pid>: stop the node and remove its repo once that process is gone
+# (tests pass their own pid, so a killed test run leaves no node behind).
 # Kubo itself cannot be downloaded on these machines; js-ipfs computes the same CIDs
 # (it prints CIDv1 in base58btc where Kubo prints base32).
 set -euo pipefail
@@ -16,6 +21,7 @@ home="${IPFS_NODE_HOME:-$here/.ipfs-node}"
 api_port="${IPFS_API_PORT:-5002}"
 gw_port="${IPFS_GATEWAY_PORT:-9090}"
 swarm_port="${IPFS_SWARM_PORT:-4012}"
+rpc_port="${IPFS_RPC_PORT:-$((api_port + 1))}"
 name="${2:-node-$api_port}"
 repo="$home/repos/$name"
 jsipfs="$home/node_modules/.bin/jsipfs"
@@ -45,15 +51,15 @@ start() {
   if ! "$jsipfs" init --empty-repo > "$repo/init.log" 2>&1; then
     echo "jsipfs init failed:" >&2; cat "$repo/init.log" >&2; return 1
   fi
-  node - "$repo/config" "$api_port" "$gw_port" "$swarm_port" <<'JS'
+  node - "$repo/config" "$api_port" "$gw_port" "$swarm_port" "$rpc_port" <<'JS'
 const fs = require('fs');
-const [file, api, gw, swarm] = process.argv.slice(2);
+const [file, api, gw, swarm, rpc] = process.argv.slice(2);
 const c = JSON.parse(fs.readFileSync(file));
 c.Addresses.Swarm = [`/ip4/127.0.0.1/tcp/${swarm}`];
 c.Addresses.API = `/ip4/127.0.0.1/tcp/${api}`;
 c.Addresses.Gateway = `/ip4/127.0.0.1/tcp/${gw}`;
 // js-ipfs serves gRPC-over-websocket on Addresses.RPC; keep it off the HTTP API port.
-c.Addresses.RPC = `/ip4/127.0.0.1/tcp/${Number(api) + 1}`;
+c.Addresses.RPC = `/ip4/127.0.0.1/tcp/${rpc}`;
 c.Addresses.Delegates = [];
 c.Bootstrap = [];
 c.Discovery = c.Discovery || {};
@@ -61,7 +67,19 @@ c.Discovery.MDNS = { Enabled: false };
 c.Discovery.webRTCStar = { Enabled: false };
 fs.writeFileSync(file, JSON.stringify(c, null, 2));
 JS
-  nohup "$jsipfs" daemon --offline > "$repo/daemon.log" 2>&1 &
+  resume
+  if [ -n "${IPFS_NODE_WATCH_PID:-}" ]; then
+    # a detached watcher: outlives this script, ends with the watched process or the repo
+    nohup setsid bash -c '
+      while kill -0 "$1" 2>/dev/null && [ -d "$2" ]; do sleep 1; done
+      [ -f "$2/pid" ] && kill -9 "$(cat "$2/pid")" 2>/dev/null
+      rm -rf "$2"' _ "$IPFS_NODE_WATCH_PID" "$repo" > /dev/null 2>&1 &
+  fi
+}
+
+resume() {
+  export IPFS_PATH="$repo" NODE_OPTIONS="--require $home/polyfill.cjs"
+  nohup "$jsipfs" daemon --offline >> "$repo/daemon.log" 2>&1 &
   echo $! > "$repo/pid"
   for _ in $(seq 1 120); do
     if curl -sf -X POST "http://127.0.0.1:$api_port/api/v0/version" > /dev/null 2>&1; then
@@ -77,18 +95,28 @@ JS
   return 1
 }
 
-stop() {
+halt() {
   if [ -f "$repo/pid" ]; then
-    kill "$(cat "$repo/pid")" 2>/dev/null || true
-    sleep 0.5
-    kill -9 "$(cat "$repo/pid")" 2>/dev/null || true
+    local pid; pid="$(cat "$repo/pid")"
+    kill "$pid" 2>/dev/null || true
+    for _ in $(seq 1 20); do kill -0 "$pid" 2>/dev/null || break; sleep 0.25; done
+    kill -9 "$pid" 2>/dev/null || true
+    rm -f "$repo/pid"
   fi
+  # js-ipfs leaves its repo lock behind when killed
+  rm -rf "$repo/repo.lock" "$repo/datastore/LOCK" "$repo/blocks/LOCK" 2>/dev/null || true
+}
+
+stop() {
+  halt
   rm -rf "$repo"
 }
 
 case "${1:-}" in
   install) install ;;
   start) start ;;
+  halt) halt ;;
+  resume) install; resume ;;
   stop) stop ;;
-  *) echo "usage: $0 install|start|stop [NAME]" >&2; exit 2 ;;
+  *) echo "usage: $0 install|start|halt|resume|stop [NAME]" >&2; exit 2 ;;
 esac

@@ -1,5 +1,5 @@
 //! The command line: `ipfs-mcp serve [--host --port --debug --isolation --data-dir --backend
-//! --config]` (flags are the last configuration layer, see [`crate::config`]) and
+//! --kubo-url --config]` (flags are the last configuration layer, see [`crate::config`]) and
 //! `ipfs-mcp bench [--only --sizes --rows --seconds --dir --json]`.
 
 use crate::backend::BackendKind;
@@ -134,6 +134,9 @@ pub struct ServeArgs {
     /// Which node to front [default: simulation].
     #[arg(long, value_enum)]
     pub backend: Option<BackendArg>,
+    /// RPC API of the node for `--backend kubo` [default: http://127.0.0.1:5001].
+    #[arg(long)]
+    pub kubo_url: Option<String>,
     /// Config file (TOML, or YAML by extension).
     #[arg(long)]
     pub config: Option<PathBuf>,
@@ -151,6 +154,7 @@ impl ServeArgs {
                 BackendArg::Simulation => BackendKind::Simulation,
                 BackendArg::Kubo => BackendKind::Kubo,
             }),
+            kubo_url: self.kubo_url.clone(),
         }
     }
 }

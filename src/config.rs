@@ -77,12 +77,18 @@ impl Default for ServerSettings {
 #[serde(default)]
 pub struct BackendSettings {
     pub kind: BackendKind,
+    /// The node behind `kind = "kubo"`: URL, authorization, timeouts, retries, concurrency.
+    pub kubo: crate::backend::kubo::options::KuboOptions,
+    /// The circuit breaker in front of the Kubo node.
+    pub breaker: crate::backend::breaker::BreakerOptions,
 }
 
 impl Default for BackendSettings {
     fn default() -> Self {
         Self {
             kind: BackendKind::Simulation,
+            kubo: Default::default(),
+            breaker: Default::default(),
         }
     }
 }
@@ -117,6 +123,7 @@ pub struct CliOverrides {
     pub isolation: bool,
     pub data_dir: Option<PathBuf>,
     pub backend: Option<BackendKind>,
+    pub kubo_url: Option<String>,
 }
 
 #[derive(Debug, thiserror::Error)]
@@ -158,6 +165,9 @@ impl Settings {
         if let Some(kind) = cli.backend {
             figment = figment.merge(("backend.kind", kind));
         }
+        if let Some(url) = &cli.kubo_url {
+            figment = figment.merge(("backend.kubo.url", url));
+        }
         figment.extract().map_err(|e| ConfigError(e.to_string()))
     }
 
@@ -195,6 +205,38 @@ mod tests {
             };
             let s = Settings::load(Some(Path::new("c.toml")), &cli).unwrap();
             assert_eq!(s.server.port, 9003);
+            Ok(())
+        });
+    }
+
+    #[test]
+    fn kubo_settings_from_file_env_and_flags() {
+        figment::Jail::expect_with(|jail| {
+            jail.create_file(
+                "c.toml",
+                "[backend]\nkind = \"kubo\"\n[backend.kubo]\nurl = \"http://10.0.0.2:5001\"\n\
+                 retries = 4\nauthorization = \"Bearer t0ken\"\n[backend.breaker]\n\
+                 failure_threshold = 3\n",
+            )?;
+            jail.set_env("IPFS_MCP__BACKEND__KUBO__FIRST_BYTE_TIMEOUT_MS", "1500");
+            let s = Settings::load(Some(Path::new("c.toml")), &CliOverrides::default()).unwrap();
+            assert_eq!(s.backend.kind, BackendKind::Kubo);
+            assert_eq!(s.backend.kubo.url, "http://10.0.0.2:5001");
+            assert_eq!(
+                (s.backend.kubo.retries, s.backend.kubo.first_byte_timeout_ms),
+                (4, 1500)
+            );
+            assert_eq!(
+                s.backend.kubo.authorization.as_ref().unwrap().expose(),
+                "Bearer t0ken"
+            );
+            assert_eq!(s.backend.breaker.failure_threshold, 3);
+            let cli = CliOverrides {
+                kubo_url: Some("http://127.0.0.1:5002".into()),
+                ..Default::default()
+            };
+            let s = Settings::load(Some(Path::new("c.toml")), &cli).unwrap();
+            assert_eq!(s.backend.kubo.url, "http://127.0.0.1:5002");
             Ok(())
         });
     }

@@ -1,5 +1,7 @@
 //! Builds the application: backend, model, HTTP server. Holds the only route table.
 
+use crate::backend::breaker::GuardedBackend;
+use crate::backend::kubo::KuboBackend;
 use crate::backend::{Backend, BackendError, BackendKind, simulation::SimulationBackend};
 use crate::config::Settings;
 use crate::controllers::{self as c, AppState, error::json_error};
@@ -37,10 +39,6 @@ pub enum StartupError {
     Cache(String),
     #[error(transparent)]
     Layout(#[from] MigrationError),
-    #[error(
-        "the kubo backend is not available in this build yet (issue #4); use --backend simulation"
-    )]
-    KuboNotImplemented,
 }
 
 pub struct Application {
@@ -88,7 +86,7 @@ impl Application {
                     },
                 )?,
             ),
-            BackendKind::Kubo => return Err(StartupError::KuboNotImplemented),
+            BackendKind::Kubo => open_kubo(&settings).await?,
         };
         let mut app = Self::with_backend(settings, backend, data_dir)?;
         app._isolation = isolation;
@@ -170,6 +168,31 @@ impl Application {
         drop(self._isolation);
         result
     }
+}
+
+/// The Kubo node behind its circuit breaker. An unreachable node is logged and shown in
+/// `/health`, and the service starts anyway (serving what it has cached, answering misses
+/// with 503 until the node is back); it never falls back to the simulation.
+async fn open_kubo(settings: &Settings) -> Result<Arc<dyn Backend>, StartupError> {
+    let kubo = KuboBackend::new(settings.backend.kubo.clone()).map_err(|source| {
+        StartupError::Backend {
+            kind: "kubo",
+            source,
+        }
+    })?;
+    let url = kubo.url().to_string();
+    match kubo.version().await {
+        Ok(v) => tracing::info!(%url, version = %v.version, "connected to the IPFS node"),
+        Err(e) => tracing::error!(
+            %url, error = %e,
+            "the IPFS node is unreachable; serving cached content only until it answers \
+             (no fallback to the simulation backend)"
+        ),
+    }
+    Ok(Arc::new(GuardedBackend::new(
+        Arc::new(kubo),
+        settings.backend.breaker.clone(),
+    )))
 }
 
 /// Memory tier always; disk tier under `<data dir>/cache` unless isolated or disabled.

@@ -1,15 +1,19 @@
 //! The one interface between models and an IPFS node.
 //!
 //! Two implementations: [`simulation`] (an embedded, offline node that computes Kubo's CIDs)
-//! and, later, `kubo` (a real node over its RPC API). A shared test suite in
-//! `tests/backend_suite/` runs against each.
+//! and [`kubo`] (a real node over its RPC API). A shared test suite in `tests/backend_suite/`
+//! runs against each. [`breaker::GuardedBackend`] wraps a backend that can fail (the Kubo one)
+//! in a circuit breaker; it implements the same trait, so models never know it is there.
 //!
 //! Invariants:
 //! * No HTTP (actix) types cross this boundary; errors are [`BackendError`].
 //! * Content flows as streams ([`ByteStream`]) in both directions, never as whole files.
 //! * A backend never invents data: anything it cannot answer is an error.
 
+pub mod breaker;
 pub mod error;
+pub mod ipld;
+pub mod kubo;
 pub mod simulation;
 pub mod types;
 
@@ -33,6 +37,11 @@ pub trait Backend: Send + Sync + 'static {
 
     /// Current state of the node, cheap enough for `/health`.
     async fn health(&self) -> BackendHealth;
+
+    /// The circuit breaker's state and counters, when the backend has one (no I/O).
+    fn breaker(&self) -> Option<breaker::BreakerSnapshot> {
+        None
+    }
 
     /// Imports a stream as a UnixFS file (Kubo's `add`).
     async fn add(&self, input: ByteStream, options: AddOptions) -> Result<Added, BackendError>;
@@ -79,5 +88,7 @@ pub trait Backend: Send + Sync + 'static {
     async fn find_peer(&self, peer_id: &str) -> Result<PeerInfo, BackendError>;
 
     async fn id(&self) -> Result<NodeIdentity, BackendError>;
+    /// Repository size and bandwidth counters.
+    async fn stats(&self) -> Result<NodeStats, BackendError>;
     async fn version(&self) -> Result<NodeVersion, BackendError>;
 }

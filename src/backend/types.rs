@@ -293,6 +293,30 @@ pub struct NodeVersion {
     pub system: String,
 }
 
+/// What the node says about its repository and traffic (`repo/stat`, `stats/bw`).
+#[derive(Debug, Clone, Serialize, PartialEq)]
+pub struct NodeStats {
+    pub repo: RepoStats,
+    /// `None` when the node has no network (the simulation).
+    pub bandwidth: Option<BandwidthStats>,
+}
+
+#[derive(Debug, Clone, Copy, Serialize, PartialEq, Eq)]
+pub struct RepoStats {
+    pub num_objects: u64,
+    pub repo_size: u64,
+    /// `None` when the node sets no limit.
+    pub storage_max: Option<u64>,
+}
+
+#[derive(Debug, Clone, Copy, Serialize, PartialEq)]
+pub struct BandwidthStats {
+    pub total_in: u64,
+    pub total_out: u64,
+    pub rate_in: f64,
+    pub rate_out: f64,
+}
+
 /// Coarse state of the node.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
 #[serde(rename_all = "lowercase")]
@@ -306,6 +330,9 @@ pub enum BackendState {
 pub struct BackendHealth {
     pub state: BackendState,
     pub detail: String,
+    /// The circuit breaker in front of the node, when there is one.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub breaker: Option<super::breaker::BreakerSnapshot>,
 }
 
 /// Multicodec names Kubo accepts for `--cid-codec` / `--store-codec`.

@@ -20,14 +20,25 @@ pub async fn version(req: HttpRequest, state: web::Data<AppState>) -> Result<Htt
     Ok(envelope::ok(&req, state.model.simulated(), fields))
 }
 
+/// The gateway's own counters always; the node's (`repo/stat`, `stats/bw`) when it answers,
+/// else the reason under `node_error` (the gateway's stats stay readable while the node is
+/// down).
 pub async fn stats(req: HttpRequest, state: web::Data<AppState>) -> Result<HttpResponse> {
+    let node = state.model.node();
+    let (node_stats, node_error) = match node.stats().await {
+        Ok(s) => (Some(s), None),
+        Err(e) => (None, Some(e.to_string())),
+    };
     Ok(envelope::ok(
         &req,
         state.model.simulated(),
         json!({
             "uptime_seconds": state.model.uptime().as_secs_f64(),
-            "backend": state.model.node().kind().as_str(),
+            "backend": node.kind().as_str(),
             "operations": state.model.stats.snapshot(),
+            "node": node_stats,
+            "node_error": node_error,
+            "breaker": node.breaker(),
         }),
     ))
 }

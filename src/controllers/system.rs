@@ -25,6 +25,7 @@ pub async fn health(req: HttpRequest, state: web::Data<AppState>) -> Result<Http
                 "kind": state.model.node().kind().as_str(),
                 "state": backend.state,
                 "detail": backend.detail,
+                "breaker": backend.breaker,
             },
             "data_dir": state.model.data_dir().map(|d| d.display().to_string()),
             "isolation": state.settings.server.isolation,

@@ -193,6 +193,7 @@ impl Backend for Failing {
         BackendHealth {
             state: BackendState::Down,
             detail: "down on purpose".into(),
+            breaker: None,
         }
     }
     async fn add(&self, _: ByteStream, _: AddOptions) -> Result<Added, BackendError> {
@@ -256,6 +257,9 @@ impl Backend for Failing {
         Err((self.0)())
     }
     async fn version(&self) -> Result<NodeVersion, BackendError> {
+        Err((self.0)())
+    }
+    async fn stats(&self) -> Result<NodeStats, BackendError> {
         Err((self.0)())
     }
 }

@@ -8,6 +8,7 @@ mod cache;
 mod content;
 mod errors;
 mod helpers;
+mod kubo;
 mod migrations;
 mod node;
 mod pins_blocks_dag;

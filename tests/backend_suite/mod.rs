@@ -281,23 +281,40 @@ pub async fn invalid_paths_are_rejected(b: B) {
     assert!(b.cat(&ContentPath::new(absent), 0, None).await.is_err());
 }
 
+/// `backend_suite!(make)`: `make` yields the backend. `backend_suite!(optional: make)`:
+/// `make` yields an `Option`, and `None` (no node on this machine) skips the test.
 #[macro_export]
 macro_rules! backend_suite {
+    (optional: $make:expr) => {
+        $crate::backend_suite!(@list optional $make);
+    };
     ($make:expr) => {
-        $crate::backend_suite!(@tests $make;
+        $crate::backend_suite!(@list required $make);
+    };
+    (@list $mode:ident $make:expr) => {
+        $crate::backend_suite!(@tests $mode $make;
             add_then_cat_roundtrips, cat_reads_ranges, only_hash_stores_nothing,
             same_cids_as_published_vectors, wrap_with_directory_is_reachable_by_name,
             pins_add_list_remove, add_with_pin_pins_recursively, blocks_put_get_stat,
             dag_put_get_resolve, names_publish_and_resolve, identity_and_version,
             invalid_paths_are_rejected);
     };
-    (@tests $make:expr; $($name:ident),*) => {
+    (@tests $mode:ident $make:expr; $($name:ident),*) => {
         $(
             #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
             async fn $name() {
-                let backend = $make.await;
+                let backend = $crate::backend_suite!(@make $mode $make);
                 backend_suite::$name(backend).await;
             }
         )*
+    };
+    (@make required $make:expr) => {
+        $make.await
+    };
+    (@make optional $make:expr) => {
+        match $make.await {
+            Some(backend) => backend,
+            None => return,
+        }
     };
 }

@@ -1,6 +1,8 @@
 //! Helpers shared by the test crates.
 #![allow(dead_code)]
 
+pub mod ipfs_node;
+
 use serde::Deserialize;
 
 /// The fixture recipe (see scripts/make-cid-fixtures.mjs): the concatenation of

@@ -2,7 +2,7 @@
 //!
 //! Not a fake: it imports content with the same UnixFS code path that yields Kubo's CIDs,
 //! stores every block ([`blockstore`]), keeps pins ([`pins`]) and signed IPNS records
-//! ([`ipns`]) in sled, and answers DAG queries by decoding the stored blocks ([`dag`]).
+//! ([`ipns`]) in sled, and answers DAG queries by decoding the stored blocks (`backend::ipld`).
 //! What it cannot know offline (other peers, the DHT) it reports as absent, never invented.
 //!
 //! Layout of the data dir: `blocks/` (pack segments and their index) and `meta.sled/` (pins,
@@ -10,7 +10,6 @@
 //! With no data dir (`--isolation`), blocks live in memory and sled in a temporary file.
 
 pub mod blockstore;
-pub mod dag;
 pub mod ipns;
 pub mod pins;
 
@@ -23,7 +22,6 @@ use blockstore::{BlockStore, MemoryStore, PackStore};
 use bytes::Bytes;
 use cid::Cid;
 use futures_util::{StreamExt, TryStreamExt};
-use ipld_core::ipld::Ipld;
 use libp2p_identity::Keypair;
 use std::collections::HashSet;
 use std::path::Path;
@@ -230,7 +228,7 @@ impl Inner {
                 continue;
             }
             let block = self.store.get(&cid)?.ok_or_else(|| missing(&cid))?;
-            stack.extend(dag::links(&cid, &block)?);
+            stack.extend(ipld::links(&cid, &block)?);
         }
         Ok(())
     }
@@ -252,27 +250,6 @@ impl Inner {
     fn put_and_commit(&self, cid: &Cid, data: &[u8]) -> Result<(), BackendError> {
         self.store.put(cid, data)?;
         commit(&*self.store, self.policy)
-    }
-
-    /// Walks a DAG path (dag get / dag resolve semantics).
-    fn walk_path(&self, path: &ContentPath) -> Result<(Cid, Ipld, Vec<String>), BackendError> {
-        let load = |cid: &Cid| dag::decode(cid, &get_block(&*self.store, cid)?);
-        let mut cid = path.root;
-        let mut node = load(&cid)?;
-        let mut rem: Vec<String> = Vec::new();
-        for segment in &path.segments {
-            let at_pb_root = cid.codec() == DAG_PB && rem.is_empty();
-            node = dag::step(&node, at_pb_root, segment).ok_or_else(|| {
-                BackendError::NotFound(format!("no link named {segment:?} under {cid}"))
-            })?;
-            rem.push(segment.clone());
-            if let Ipld::Link(target) = node {
-                cid = target;
-                node = load(&cid)?;
-                rem.clear();
-            }
-        }
-        Ok((cid, node, rem))
     }
 }
 
@@ -319,6 +296,7 @@ impl Backend for SimulationBackend {
         BackendHealth {
             state: BackendState::Up,
             detail: "embedded simulation node (offline)".into(),
+            breaker: None,
         }
     }
 
@@ -577,7 +555,7 @@ impl Backend for SimulationBackend {
         };
         let cid = crate::unixfs::cid_of(version, options.codec, &data);
         // Refuse a block that does not decode as the codec it claims.
-        dag::links(&cid, &data)?;
+        ipld::links(&cid, &data)?;
         self.run(move |inner| {
             inner.put_and_commit(&cid, &data)?;
             if options.pin {
@@ -605,8 +583,8 @@ impl Backend for SimulationBackend {
     }
 
     async fn dag_put(&self, dag_json: Bytes, options: DagPutOptions) -> Result<Cid, BackendError> {
-        let node = dag::parse_dag_json(&dag_json)?;
-        let block = dag::encode(&node, options.store_codec)?;
+        let node = ipld::parse_dag_json(&dag_json)?;
+        let block = ipld::encode(&node, options.store_codec)?;
         let cid = crate::unixfs::cid_of(cid::Version::V1, options.store_codec, &block);
         self.run(move |inner| {
             inner.put_and_commit(&cid, &block)?;
@@ -619,21 +597,11 @@ impl Backend for SimulationBackend {
     }
 
     async fn dag_get(&self, path: &ContentPath) -> Result<serde_json::Value, BackendError> {
-        let path = path.clone();
-        self.run(move |inner| dag::to_json(&inner.walk_path(&path)?.1))
-            .await
+        ipld::dag_get(path, |cid| async move { self.block_get(&cid).await }).await
     }
 
     async fn dag_resolve(&self, path: &ContentPath) -> Result<DagResolved, BackendError> {
-        let path = path.clone();
-        self.run(move |inner| {
-            let (cid, _, rem) = inner.walk_path(&path)?;
-            Ok(DagResolved {
-                cid,
-                rem_path: rem.join("/"),
-            })
-        })
-        .await
+        ipld::dag_resolve(path, |cid| async move { self.block_get(&cid).await }).await
     }
 
     async fn name_publish(
@@ -695,6 +663,18 @@ impl Backend for SimulationBackend {
             addresses: Vec::new(),
             agent_version: format!("ipfs-mcp/{}/simulation", env!("CARGO_PKG_VERSION")),
             protocol_version: "ipfs/0.1.0".into(),
+        })
+    }
+
+    async fn stats(&self) -> Result<NodeStats, BackendError> {
+        let (num_objects, repo_size) = self.run(|inner| Ok(inner.store.usage()?)).await?;
+        Ok(NodeStats {
+            repo: RepoStats {
+                num_objects,
+                repo_size,
+                storage_max: None,
+            },
+            bandwidth: None,
         })
     }
 

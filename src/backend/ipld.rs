@@ -1,11 +1,14 @@
-//! IPLD codecs of the simulation node: decode blocks, encode dag-json input, walk paths.
+//! IPLD codecs shared by the backends: decode blocks, encode dag-json input, walk DAG paths.
 //!
 //! Path semantics follow Kubo: segments index maps and lists, links are followed (also at the
 //! end of a path), and on dag-pb nodes a segment other than `Data`/`Links` names a link.
+//! Both backends answer `dag get` / `dag resolve` with [`walk_path`] over their blocks, so the
+//! answers are the same on every node (js-ipfs's own `dag/get` fails on dag-pb nodes and does
+//! not follow `Links/0/Hash`; see `fixtures/kubo-rpc/`).
 
-use crate::backend::BackendError;
-use crate::backend::codec_name;
+use crate::backend::{BackendError, ContentPath, DagResolved, codec_name};
 use crate::unixfs::{DAG_CBOR, DAG_JSON, DAG_PB, RAW};
+use bytes::Bytes;
 use cid::Cid;
 use ipld_core::ipld::Ipld;
 
@@ -87,6 +90,56 @@ pub fn step(node: &Ipld, is_dag_pb_root: bool, segment: &str) -> Option<Ipld> {
             .and_then(|i| l.get(i).cloned()),
         _ => None,
     }
+}
+
+/// Walks `path` from its root, loading each block it crosses with `load`; returns the last
+/// CID reached, the node at the end and the path left inside that CID's block.
+pub async fn walk_path<F, Fut>(
+    path: &ContentPath,
+    load: F,
+) -> Result<(Cid, Ipld, Vec<String>), BackendError>
+where
+    F: Fn(Cid) -> Fut,
+    Fut: std::future::Future<Output = Result<Bytes, BackendError>>,
+{
+    let mut cid = path.root;
+    let mut node = decode(&cid, &load(cid).await?)?;
+    let mut rem: Vec<String> = Vec::new();
+    for segment in &path.segments {
+        let at_pb_root = cid.codec() == DAG_PB && rem.is_empty();
+        node = step(&node, at_pb_root, segment).ok_or_else(|| {
+            BackendError::NotFound(format!("no link named {segment:?} under {cid}"))
+        })?;
+        rem.push(segment.clone());
+        if let Ipld::Link(target) = node {
+            cid = target;
+            node = decode(&cid, &load(cid).await?)?;
+            rem.clear();
+        }
+    }
+    Ok((cid, node, rem))
+}
+
+/// `dag get`: the node at the end of `path`, as dag-json.
+pub async fn dag_get<F, Fut>(path: &ContentPath, load: F) -> Result<serde_json::Value, BackendError>
+where
+    F: Fn(Cid) -> Fut,
+    Fut: std::future::Future<Output = Result<Bytes, BackendError>>,
+{
+    to_json(&walk_path(path, load).await?.1)
+}
+
+/// `dag resolve`: the last CID on `path` and what is left of the path inside it.
+pub async fn dag_resolve<F, Fut>(path: &ContentPath, load: F) -> Result<DagResolved, BackendError>
+where
+    F: Fn(Cid) -> Fut,
+    Fut: std::future::Future<Output = Result<Bytes, BackendError>>,
+{
+    let (cid, _, rem) = walk_path(path, load).await?;
+    Ok(DagResolved {
+        cid,
+        rem_path: rem.join("/"),
+    })
 }
 
 #[cfg(test)]
