@@ -56,6 +56,9 @@ async fn the_node_stops_and_comes_back() {
     let added = app.add(&seen, "").await;
     assert_eq!(added["simulated"], false);
     let seen_cid = added["cid"].as_str().unwrap().to_string();
+    // added through the gateway, readable from the node's own API
+    let direct = node.rpc(&format!("cat?arg={seen_cid}")).await;
+    assert_eq!(direct.bytes().await.unwrap().as_ref(), &seen[..]);
     let res = cat(&app, &seen_cid).await;
     assert_eq!(res.status(), 200);
     assert_eq!(res.bytes().await.unwrap().as_ref(), &seen[..]);
