@@ -29,8 +29,11 @@ jsipfs="$home/node_modules/.bin/jsipfs"
 install() {
   mkdir -p "$home"
   if [ ! -x "$jsipfs" ]; then
-    (cd "$home" && { [ -f package.json ] || echo '{"name":"ipfs-node","private":true}' > package.json; })
-    (cd "$home" && npm install --no-audit --no-fund --loglevel=error ipfs@0.66.1 --before=2024-12-20)
+    # The lock file (scripts/ipfs-node/, resolved with --before=2024-12-20) pins the whole tree.
+    # An optional dependency of an optional dependency is a GitHub tarball these machines cannot
+    # reach; without retries npm skips it at once instead of backing off for minutes.
+    cp "$here/scripts/ipfs-node/package.json" "$here/scripts/ipfs-node/package-lock.json" "$home/"
+    (cd "$home" && npm install --no-audit --no-fund --fetch-retries=0 --loglevel=error)
   fi
   # Node 20 lacks Promise.withResolvers, which a js-ipfs dependency calls.
   cat > "$home/polyfill.cjs" <<'JS'
