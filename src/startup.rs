@@ -259,6 +259,8 @@ fn run(
 /// The route table: every URL the service answers.
 pub fn routes(cfg: &mut web::ServiceConfig) {
     cfg.route("/api/v0/health", web::get().to(c::system::health));
+    // the IPFS path gateway (static prefix, as cat: no regex matching)
+    cfg.service(web::scope("/ipfs").default_service(web::to(c::gateway::ipfs_path)));
     cfg.service(
         web::scope("/api/v0/mcp")
             .route("/health", web::get().to(c::system::health))

@@ -13,6 +13,7 @@ pub mod content;
 pub mod dag;
 pub mod envelope;
 pub mod error;
+pub mod gateway;
 pub mod middleware;
 pub mod name;
 pub mod node;

@@ -7,6 +7,7 @@ mod add;
 mod cache;
 mod content;
 mod errors;
+mod gateway;
 mod helpers;
 mod kubo;
 mod migrations;

@@ -1,0 +1,360 @@
+//! The IPFS path gateway: `GET|HEAD /ipfs/{cid}[/{path}]`, per the path-gateway spec, and the
+//! trustless `?format=raw` / `Accept: application/vnd.ipld.raw` answer (the block's exact bytes).
+//!
+//! Headers: `Cache-Control: public, max-age=29030400, immutable`, a strong `ETag` (`"<cid>"`,
+//! `"<cid>.raw"` for raw blocks), `X-Ipfs-Path`, `X-Ipfs-Roots`, `Accept-Ranges: bytes`, and a
+//! `Content-Type` from the file name's extension, else sniffed from the bytes. Ranges: single,
+//! suffix and open ranges are a 206; several are a 206 `multipart/byteranges`; none satisfiable
+//! is a 416. `If-None-Match` gives 304. `Cache-Control: only-if-cached` on content that is not
+//! local gives 412.
+//!
+//! Not yet here (issue #5): directories (index.html / listings), CAR responses, `/ipns/`.
+
+use super::content::{IMMUTABLE, not_modified};
+use super::error::ApiError;
+use super::{AppState, Result};
+use crate::backend::{BackendError, BackendKind, ByteStream, ContentPath};
+use crate::models::ipfs::{SNIFF_LEN, sniff_content_type};
+use crate::models::range::{self, ByteRange};
+use actix_web::body::SizedStream;
+use actix_web::http::{Method, StatusCode, header};
+use actix_web::{HttpRequest, HttpResponse, web};
+use bytes::Bytes;
+use cid::Cid;
+use futures_util::{StreamExt, TryStreamExt};
+use std::collections::HashMap;
+
+const RAW: &str = "application/vnd.ipld.raw";
+const CAR: &str = "application/vnd.ipld.car";
+
+/// Where the bytes of a response come from.
+enum Source {
+    /// Whole in memory (a cached file, or a raw block).
+    Memory(Bytes),
+    /// Streamed from the backend: the file with this CID.
+    Backend(Cid),
+}
+
+impl Source {
+    async fn read(&self, state: &AppState, range: ByteRange) -> Result<ByteStream> {
+        Ok(match self {
+            Source::Memory(data) => {
+                let part = data.slice(range.start as usize..=range.end as usize);
+                futures_util::stream::once(async move { Ok(part) }).boxed()
+            }
+            Source::Backend(cid) => {
+                state
+                    .model
+                    .node()
+                    .cat(&ContentPath::new(*cid), range.start, Some(range.len()))
+                    .await?
+            }
+        })
+    }
+}
+
+/// `GET|HEAD /ipfs/...`, mounted under the static `/ipfs` prefix.
+pub async fn ipfs_path(
+    req: HttpRequest,
+    query: web::Query<HashMap<String, String>>,
+    state: web::Data<AppState>,
+) -> Result<HttpResponse> {
+    if req.method() != Method::GET && req.method() != Method::HEAD {
+        return Err(ApiError::new(
+            StatusCode::METHOD_NOT_ALLOWED,
+            "method_not_allowed",
+            format!("{} is not allowed on {}", req.method(), req.path()),
+        ));
+    }
+    let tail = req.match_info().unprocessed().trim_start_matches('/');
+    let path: ContentPath = tail.parse()?;
+    match requested_format(&req, &query)? {
+        Format::Raw => serve_raw(&req, &state, &path).await,
+        Format::File => serve_file(&req, &state, &path).await,
+    }
+}
+
+enum Format {
+    File,
+    Raw,
+}
+
+fn requested_format(req: &HttpRequest, query: &HashMap<String, String>) -> Result<Format> {
+    let accept = req
+        .headers()
+        .get(header::ACCEPT)
+        .and_then(|v| v.to_str().ok())
+        .unwrap_or_default();
+    let format = match query.get("format").map(String::as_str) {
+        Some("raw") => Some(RAW),
+        Some("car") => Some(CAR),
+        Some(other) => {
+            return Err(ApiError::bad_request(format!(
+                "unsupported format {other:?}: expected raw or car"
+            )));
+        }
+        None if accept.contains(RAW) => Some(RAW),
+        None if accept.contains(CAR) => Some(CAR),
+        None => None,
+    };
+    match format {
+        Some(RAW) => Ok(Format::Raw),
+        Some(_) => Err(ApiError::new(
+            StatusCode::NOT_ACCEPTABLE,
+            "not_acceptable",
+            "CAR responses are not served yet (issue #5); use format=raw for blocks",
+        )),
+        None => Ok(Format::File),
+    }
+}
+
+fn only_if_cached(req: &HttpRequest) -> bool {
+    req.headers()
+        .get_all(header::CACHE_CONTROL)
+        .filter_map(|v| v.to_str().ok())
+        .any(|v| v.split(',').any(|d| d.trim() == "only-if-cached"))
+}
+
+fn not_cached(path: &ContentPath) -> ApiError {
+    ApiError::new(
+        StatusCode::PRECONDITION_FAILED,
+        "not_cached",
+        format!("{path} is not in the gateway's local storage (Cache-Control: only-if-cached)"),
+    )
+}
+
+/// With `only-if-cached`: local means in a cache tier, or in the embedded node's own store.
+async fn check_local(req: &HttpRequest, state: &AppState, path: &ContentPath) -> Result<()> {
+    if !only_if_cached(req) {
+        return Ok(());
+    }
+    if path.segments.is_empty() && state.model.cache.get(&path.root)?.is_some() {
+        return Ok(());
+    }
+    let node = state.model.node();
+    if node.kind() == BackendKind::Simulation && node.block_stat(&path.root).await.is_ok() {
+        return Ok(());
+    }
+    Err(not_cached(path))
+}
+
+/// The CIDs of every node along the path, root first (`X-Ipfs-Roots`).
+async fn roots(state: &AppState, path: &ContentPath, last: Cid) -> Result<String> {
+    let mut out = vec![path.root.to_string()];
+    for i in 1..path.segments.len() {
+        let prefix = ContentPath {
+            root: path.root,
+            segments: path.segments[..i].to_vec(),
+        };
+        out.push(state.model.node().stat(&prefix).await?.cid.to_string());
+    }
+    if !path.segments.is_empty() {
+        out.push(last.to_string());
+    }
+    Ok(out.join(","))
+}
+
+async fn serve_file(
+    req: &HttpRequest,
+    state: &AppState,
+    path: &ContentPath,
+) -> Result<HttpResponse> {
+    check_local(req, state, path).await?;
+    let model = &state.model;
+    let (file, cached, tier) = model.open_cached(&path.to_string()).await?;
+    let etag = format!("\"{}\"", file.cid);
+    let mut headers = vec![
+        (header::ETAG, etag.clone()),
+        (header::CACHE_CONTROL, IMMUTABLE.to_string()),
+        (
+            header::HeaderName::from_static("x-ipfs-path"),
+            path.to_string(),
+        ),
+        (
+            header::HeaderName::from_static("x-ipfs-roots"),
+            roots(state, path, file.cid).await?,
+        ),
+        (header::ACCEPT_RANGES, "bytes".to_string()),
+        (
+            header::HeaderName::from_static("x-cache-tier"),
+            tier.as_str().to_string(),
+        ),
+    ];
+    if not_modified(req, &etag) {
+        model.record_read(&file, tier, None);
+        let mut res = HttpResponse::NotModified();
+        for h in headers {
+            res.insert_header(h);
+        }
+        return Ok(res.finish());
+    }
+    let source = match cached {
+        Some(data) => Source::Memory(data),
+        None => Source::Backend(file.cid),
+    };
+    let content_type = match path
+        .segments
+        .last()
+        .and_then(|n| mime_guess::from_path(n).first())
+    {
+        Some(mime) if mime.type_() == "text" => format!("{mime}; charset=utf-8"),
+        Some(mime) => mime.to_string(),
+        None => sniff(state, &source, file.size).await?,
+    };
+    model.record_read(&file, tier, Some(&content_type));
+    headers.push((header::CONTENT_TYPE, content_type.clone()));
+    respond(req, state, source, file.size, &content_type, headers).await
+}
+
+/// The type of a file's first bytes.
+async fn sniff(state: &AppState, source: &Source, size: u64) -> Result<String> {
+    if size == 0 {
+        return Ok("text/plain; charset=utf-8".into());
+    }
+    let head = ByteRange {
+        start: 0,
+        end: size.min(SNIFF_LEN as u64) - 1,
+    };
+    let parts: Vec<Bytes> = source.read(state, head).await?.try_collect().await?;
+    Ok(sniff_content_type(&parts.concat()))
+}
+
+async fn serve_raw(
+    req: &HttpRequest,
+    state: &AppState,
+    path: &ContentPath,
+) -> Result<HttpResponse> {
+    check_local(req, state, path).await?;
+    let cid = if path.segments.is_empty() {
+        path.root
+    } else {
+        state.model.node().stat(path).await?.cid
+    };
+    let etag = format!("\"{cid}.raw\"");
+    let headers = vec![
+        (header::ETAG, etag.clone()),
+        (header::CACHE_CONTROL, IMMUTABLE.to_string()),
+        (
+            header::HeaderName::from_static("x-ipfs-path"),
+            path.to_string(),
+        ),
+        (
+            header::HeaderName::from_static("x-ipfs-roots"),
+            roots(state, path, cid).await?,
+        ),
+        (header::ACCEPT_RANGES, "bytes".to_string()),
+        (header::CONTENT_TYPE, RAW.to_string()),
+        (
+            header::HeaderName::from_static("x-content-type-options"),
+            "nosniff".to_string(),
+        ),
+        (
+            header::CONTENT_DISPOSITION,
+            format!("attachment; filename=\"{cid}.bin\""),
+        ),
+        (header::VARY, "Accept".to_string()),
+    ];
+    if not_modified(req, &etag) {
+        let mut res = HttpResponse::NotModified();
+        for h in headers {
+            res.insert_header(h);
+        }
+        return Ok(res.finish());
+    }
+    let block = state.model.node().block_get(&cid).await?;
+    let size = block.len() as u64;
+    respond(req, state, Source::Memory(block), size, RAW, headers).await
+}
+
+/// A full, 206, multipart 206 or 416 answer for `source` of `size` bytes.
+async fn respond(
+    req: &HttpRequest,
+    state: &AppState,
+    source: Source,
+    size: u64,
+    content_type: &str,
+    headers: Vec<(header::HeaderName, String)>,
+) -> Result<HttpResponse> {
+    let specs = req
+        .headers()
+        .get(header::RANGE)
+        .and_then(|v| v.to_str().ok())
+        .and_then(range::parse);
+    let ranges: Option<Vec<ByteRange>> = specs.map(|specs| {
+        specs
+            .into_iter()
+            .filter_map(|s| range::resolve(s, size))
+            .collect()
+    });
+    let mut res = HttpResponse::Ok();
+    for h in headers {
+        res.insert_header(h);
+    }
+    match ranges.as_deref() {
+        None => {
+            let all = ByteRange {
+                start: 0,
+                end: size.saturating_sub(1),
+            };
+            if size == 0 {
+                return Ok(res.body(Bytes::new()));
+            }
+            let body = source.read(state, all).await?;
+            Ok(res.body(SizedStream::new(size, body)))
+        }
+        Some([]) => {
+            let err = ApiError::new(
+                StatusCode::RANGE_NOT_SATISFIABLE,
+                "range_not_satisfiable",
+                format!("no requested range lies inside the {size}-byte content"),
+            );
+            let mut res = err.to_response(&super::envelope::meta(req).operation_id);
+            res.headers_mut().insert(
+                header::CONTENT_RANGE,
+                header::HeaderValue::from_str(&format!("bytes */{size}")).expect("ascii"),
+            );
+            Ok(res)
+        }
+        Some([one]) => {
+            res.status(StatusCode::PARTIAL_CONTENT).insert_header((
+                header::CONTENT_RANGE,
+                format!("bytes {}-{}/{size}", one.start, one.end),
+            ));
+            let body = source.read(state, *one).await?;
+            Ok(res.body(SizedStream::new(one.len(), body)))
+        }
+        Some(many) => {
+            let boundary = format!("ipfs-mcp-{}", uuid::Uuid::new_v4().simple());
+            let mut total = 0u64;
+            let mut parts: Vec<ByteStream> = Vec::new();
+            for r in many {
+                let head = Bytes::from(format!(
+                    "--{boundary}\r\nContent-Type: {content_type}\r\n\
+                     Content-Range: bytes {}-{}/{size}\r\n\r\n",
+                    r.start, r.end
+                ));
+                total += head.len() as u64 + r.len() + 2;
+                parts.push(futures_util::stream::once(async move { Ok(head) }).boxed());
+                parts.push(source.read(state, *r).await?);
+                parts.push(
+                    futures_util::stream::once(async { Ok(Bytes::from_static(b"\r\n")) }).boxed(),
+                );
+            }
+            let end = Bytes::from(format!("--{boundary}--\r\n"));
+            total += end.len() as u64;
+            parts.push(futures_util::stream::once(async move { Ok(end) }).boxed());
+            res.status(StatusCode::PARTIAL_CONTENT).insert_header((
+                header::CONTENT_TYPE,
+                format!("multipart/byteranges; boundary={boundary}"),
+            ));
+            let body = futures_util::stream::iter(parts).flatten();
+            Ok(res.body(SizedStream::new(total, body)))
+        }
+    }
+}
+
+impl From<crate::persistence::PersistenceError> for ApiError {
+    fn from(e: crate::persistence::PersistenceError) -> Self {
+        BackendError::from(e).into()
+    }
+}

@@ -1,0 +1,209 @@
+//! The IPFS path gateway (`/ipfs/{cid}[/{path}]`) on the simulation backend: the spec's
+//! headers, 304, HEAD, ranges (single, suffix, open, several, unsatisfiable) on files and on
+//! raw blocks, `only-if-cached`, and wrapped files reachable by name.
+
+use crate::helpers::*;
+use reqwest::header::HeaderMap;
+
+async fn get(app: &TestApp, path: &str, headers: &[(&str, &str)]) -> reqwest::Response {
+    let mut req = app.client.get(app.url(path));
+    for (k, v) in headers {
+        req = req.header(*k, *v);
+    }
+    req.send().await.unwrap()
+}
+
+fn h<'a>(headers: &'a HeaderMap, name: &str) -> &'a str {
+    headers
+        .get(name)
+        .unwrap_or_else(|| panic!("missing {name}"))
+        .to_str()
+        .unwrap()
+}
+
+#[tokio::test]
+async fn files_get_the_spec_headers_304_and_head() {
+    let app = spawn_app().await;
+    let data = b"hello gateway, this is a plain text file";
+    let cid = app.add(data, "cid-version=1").await["cid"]
+        .as_str()
+        .unwrap()
+        .to_string();
+    let res = get(&app, &format!("/ipfs/{cid}"), &[]).await;
+    assert_eq!(res.status(), 200);
+    let hs = res.headers().clone();
+    assert_eq!(
+        h(&hs, "cache-control"),
+        "public, max-age=29030400, immutable"
+    );
+    assert_eq!(h(&hs, "etag"), format!("\"{cid}\""));
+    assert_eq!(h(&hs, "x-ipfs-path"), format!("/ipfs/{cid}"));
+    assert_eq!(h(&hs, "x-ipfs-roots"), cid);
+    assert_eq!(h(&hs, "accept-ranges"), "bytes");
+    assert_eq!(h(&hs, "content-type"), "text/plain; charset=utf-8");
+    assert_eq!(res.bytes().await.unwrap().as_ref(), data);
+
+    let res = get(
+        &app,
+        &format!("/ipfs/{cid}"),
+        &[("if-none-match", &format!("\"{cid}\""))],
+    )
+    .await;
+    assert_eq!(res.status(), 304);
+    assert_eq!(h(res.headers(), "etag"), format!("\"{cid}\""));
+
+    let res = app
+        .client
+        .head(app.url(&format!("/ipfs/{cid}")))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(res.status(), 200);
+    assert_eq!(h(res.headers(), "content-length"), data.len().to_string());
+    assert!(res.bytes().await.unwrap().is_empty());
+
+    let res = get(&app, "/ipfs/not-a-cid", &[]).await;
+    assert_error_response(res, 400, "invalid_argument").await;
+    let res = app
+        .client
+        .post(app.url(&format!("/ipfs/{cid}")))
+        .send()
+        .await
+        .unwrap();
+    assert_error_response(res, 405, "method_not_allowed").await;
+}
+
+#[tokio::test]
+async fn wrapped_files_by_name_with_type_from_the_extension() {
+    let app = spawn_app().await;
+    let page = b"<p>no doctype, so only the name says html</p>";
+    let (body, ctype) = multipart("file", "index.html", page);
+    let res = app
+        .client
+        .post(format!("{}?wrap-with-directory=true", app.api("ipfs/add")))
+        .header("content-type", ctype)
+        .body(body)
+        .send()
+        .await
+        .unwrap();
+    let added: serde_json::Value = res.json().await.unwrap();
+    let dir = added["cid"].as_str().unwrap();
+    let file = added["entries"][0]["Hash"].as_str().unwrap();
+    let res = get(&app, &format!("/ipfs/{dir}/index.html"), &[]).await;
+    assert_eq!(res.status(), 200);
+    let hs = res.headers().clone();
+    assert_eq!(h(&hs, "content-type"), "text/html; charset=utf-8");
+    assert_eq!(h(&hs, "etag"), format!("\"{file}\""));
+    assert_eq!(h(&hs, "x-ipfs-roots"), format!("{dir},{file}"));
+    assert_eq!(h(&hs, "x-ipfs-path"), format!("/ipfs/{dir}/index.html"));
+    assert_eq!(res.bytes().await.unwrap().as_ref(), page);
+    let res = get(&app, &format!("/ipfs/{dir}/missing.txt"), &[]).await;
+    assert_error_response(res, 404, "not_found").await;
+}
+
+/// The range cases, on a file (streamed: larger than the cache's object limit) and a block.
+#[tokio::test]
+async fn ranges_on_files_and_raw_blocks() {
+    let mut settings = test_settings();
+    settings.cache.max_object_bytes = 1024;
+    let app = spawn_with(settings).await;
+    let data: Vec<u8> = (0..5000u32).map(|i| (i % 251) as u8).collect();
+    let cid = app
+        .add(&data, "raw-leaves=true&cid-version=1&chunker=size-1000")
+        .await["cid"]
+        .as_str()
+        .unwrap()
+        .to_string();
+    let block: Vec<u8> = (0..300u32).map(|i| (i % 7) as u8).collect();
+    let leaf = {
+        let (body, ctype) = multipart("file", "b", &block);
+        let res = app
+            .client
+            .post(app.api("ipfs/block/put"))
+            .header("content-type", ctype)
+            .body(body)
+            .send()
+            .await
+            .unwrap();
+        let v: serde_json::Value = res.json().await.unwrap();
+        v["cid"].as_str().or(v["Key"].as_str()).unwrap().to_string()
+    };
+    let file_url = format!("/ipfs/{cid}");
+    let raw_url = format!("/ipfs/{leaf}?format=raw");
+    for (url, content) in [(file_url.as_str(), &data), (raw_url.as_str(), &block)] {
+        let size = content.len();
+        for (range, start, end) in [
+            ("bytes=6-16", 6, 16),
+            ("bytes=-3", size - 3, size - 1),
+            ("bytes=100-", 100, size - 1),
+        ] {
+            let res = get(&app, url, &[("range", range)]).await;
+            assert_eq!(res.status(), 206, "{url} {range}");
+            assert_eq!(
+                h(res.headers(), "content-range"),
+                format!("bytes {start}-{end}/{size}")
+            );
+            assert_eq!(res.bytes().await.unwrap().as_ref(), &content[start..=end]);
+        }
+        let res = get(&app, url, &[("range", "bytes=0-1,10-12")]).await;
+        assert_eq!(res.status(), 206);
+        let ctype = h(res.headers(), "content-type").to_string();
+        let boundary = ctype
+            .strip_prefix("multipart/byteranges; boundary=")
+            .unwrap()
+            .to_string();
+        let body = res.bytes().await.unwrap();
+        let text = String::from_utf8_lossy(&body);
+        assert_eq!(text.matches(&format!("--{boundary}\r\n")).count(), 2);
+        assert!(text.contains(&format!("Content-Range: bytes 0-1/{size}")));
+        assert!(text.contains(&format!("Content-Range: bytes 10-12/{size}")));
+        assert!(text.ends_with(&format!("--{boundary}--\r\n")));
+        let part = body
+            .windows(4)
+            .position(|w| w == b"\r\n\r\n")
+            .map(|p| &body[p + 4..p + 6])
+            .unwrap();
+        assert_eq!(part, &content[0..2]);
+
+        let res = get(&app, url, &[("range", &format!("bytes={size}-"))]).await;
+        assert_eq!(res.status(), 416, "{url}");
+        assert_eq!(h(res.headers(), "content-range"), format!("bytes */{size}"));
+    }
+    let res = get(
+        &app,
+        &format!("/ipfs/{leaf}"),
+        &[("accept", "application/vnd.ipld.raw")],
+    )
+    .await;
+    assert_eq!(res.status(), 200);
+    let hs = res.headers().clone();
+    assert_eq!(h(&hs, "content-type"), "application/vnd.ipld.raw");
+    assert_eq!(h(&hs, "etag"), format!("\"{leaf}.raw\""));
+    assert_eq!(res.bytes().await.unwrap().as_ref(), &block[..]);
+    let res = get(&app, &format!("/ipfs/{leaf}?format=car"), &[]).await;
+    assert_error_response(res, 406, "not_acceptable").await;
+}
+
+#[tokio::test]
+async fn only_if_cached_is_412_for_content_not_here() {
+    let app = spawn_app().await;
+    let absent = ipfs_mcp::unixfs::cid_of(cid::Version::V1, 0x55, b"never added here");
+    let res = get(
+        &app,
+        &format!("/ipfs/{absent}"),
+        &[("cache-control", "only-if-cached")],
+    )
+    .await;
+    assert_error_response(res, 412, "not_cached").await;
+    let cid = app.add(b"here", "").await["cid"]
+        .as_str()
+        .unwrap()
+        .to_string();
+    let res = get(
+        &app,
+        &format!("/ipfs/{cid}"),
+        &[("cache-control", "only-if-cached")],
+    )
+    .await;
+    assert_eq!(res.status(), 200);
+}
