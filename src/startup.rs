@@ -288,6 +288,7 @@ pub fn routes(cfg: &mut web::ServiceConfig) {
                     .route("/pins", web::get().to(c::pin::ls))
                     .route("/block/put", web::post().to(c::block::put))
                     .route("/dag/put", web::post().to(c::dag::put))
+                    .route("/dag/import", web::post().to(c::dag::import))
                     .route("/name/publish", web::post().to(c::name::publish))
                     .route("/name/resolve", web::get().to(c::name::resolve))
                     .route("/dht/findprovs", web::get().to(c::name::findprovs))
@@ -300,7 +301,8 @@ pub fn routes(cfg: &mut web::ServiceConfig) {
                     .route("/block/get/{cid}", web::get().to(c::block::get))
                     .route("/block/stat/{cid}", web::get().to(c::block::stat))
                     .route("/dag/get/{path:.+}", web::get().to(c::dag::get))
-                    .route("/dag/resolve/{path:.+}", web::get().to(c::dag::resolve)),
+                    .route("/dag/resolve/{path:.+}", web::get().to(c::dag::resolve))
+                    .route("/dag/export/{cid}", web::get().to(c::dag::export)),
             ),
     );
 }

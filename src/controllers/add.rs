@@ -237,6 +237,19 @@ where
     S: Stream<Item = std::result::Result<Bytes, E>> + Unpin,
     E: std::fmt::Display,
 {
+    let (pump, input) = pumped(source, limit);
+    let (_, added) = futures_util::join!(pump, state.model.add(input, opts));
+    Ok(added?)
+}
+
+/// Turns a (non-`Send`) actix body stream into a [`ByteStream`] the model can hand to the
+/// backend, enforcing `limit` (a `TooLarge` item, 413). The returned future moves the bytes
+/// and must run alongside whatever consumes the stream (bounded: backpressure is preserved).
+pub fn pumped<S, E>(source: S, limit: u64) -> (impl std::future::Future<Output = ()>, ByteStream)
+where
+    S: Stream<Item = std::result::Result<Bytes, E>> + Unpin,
+    E: std::fmt::Display,
+{
     let (tx, rx) =
         tokio::sync::mpsc::channel::<std::result::Result<Bytes, BackendError>>(PUMP_DEPTH);
     let pump = async move {
@@ -260,9 +273,7 @@ where
             }
         }
     };
-    let input: ByteStream = tokio_stream_from(rx);
-    let (_, added) = futures_util::join!(pump, state.model.add(input, opts));
-    Ok(added?)
+    (pump, tokio_stream_from(rx))
 }
 
 fn tokio_stream_from(

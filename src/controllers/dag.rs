@@ -1,9 +1,13 @@
-//! `POST ipfs/dag/put`, `GET ipfs/dag/get/{path}`, `GET ipfs/dag/resolve/{path}`.
+//! `POST ipfs/dag/put`, `GET ipfs/dag/get/{path}`, `GET ipfs/dag/resolve/{path}`,
+//! `POST ipfs/dag/import` and `GET ipfs/dag/export/{cid}` (CARv1).
 
+use super::error::ApiError;
 use super::params::Args;
 use super::{AppState, Result, envelope};
 use crate::backend::{ContentPath, DagPutOptions, codec_from_name};
+use crate::models::car;
 use actix_web::{HttpRequest, HttpResponse, web};
+use futures_util::StreamExt;
 use serde_json::json;
 use std::collections::HashMap;
 
@@ -86,4 +90,92 @@ pub async fn resolve(
             "RemPath": resolved.rem_path,
         }),
     ))
+}
+
+/// `POST ipfs/dag/import`: a CAR as the raw body (`application/vnd.ipld.car` or
+/// `application/octet-stream`) or as the file of a multipart form; streamed, every block
+/// verified before anything is stored; roots pinned unless `pin-roots=false`.
+pub async fn import(
+    req: HttpRequest,
+    payload: web::Payload,
+    query: web::Query<HashMap<String, String>>,
+    state: web::Data<AppState>,
+) -> Result<HttpResponse> {
+    use actix_web::http::header;
+    let args = Args::query_only(query.into_inner());
+    let pin = args.bool(&["pin-roots", "pin_roots"], true)?;
+    let limit = state.settings.limits.max_upload_bytes;
+    let declared = req
+        .headers()
+        .get(header::CONTENT_LENGTH)
+        .and_then(|v| v.to_str().ok()?.parse::<u64>().ok());
+    if declared.is_some_and(|n| n > limit) {
+        return Err(ApiError::too_large(limit));
+    }
+    let ctype = req
+        .headers()
+        .get(header::CONTENT_TYPE)
+        .and_then(|v| v.to_str().ok())
+        .unwrap_or("")
+        .to_ascii_lowercase();
+    let backend = state.model.backend();
+    let imported = if ctype.starts_with("multipart/form-data") {
+        let mut parts = actix_multipart::Multipart::new(req.headers(), payload.into_inner());
+        let field = match parts.next().await {
+            Some(Ok(field)) => field,
+            Some(Err(e)) => {
+                return Err(ApiError::new(
+                    actix_web::http::StatusCode::BAD_REQUEST,
+                    "malformed_multipart",
+                    format!("malformed multipart body: {e}"),
+                ));
+            }
+            None => return Err(ApiError::missing_field("file")),
+        };
+        let (pump, input) = super::add::pumped(field, limit);
+        futures_util::join!(pump, car::import(&*backend, input, pin)).1?
+    } else if ctype.starts_with("application/vnd.ipld.car")
+        || ctype.starts_with("application/octet-stream")
+    {
+        let (pump, input) = super::add::pumped(payload, limit);
+        futures_util::join!(pump, car::import(&*backend, input, pin)).1?
+    } else {
+        return Err(ApiError::unsupported_media(
+            "expected application/vnd.ipld.car, application/octet-stream or multipart/form-data",
+        ));
+    };
+    for root in &imported.pinned {
+        if let Ok(cid) = root.parse() {
+            state.model.metadata.set_pinned(&cid, true);
+        }
+    }
+    Ok(envelope::ok(
+        &req,
+        state.model.simulated(),
+        json!({
+            "roots": imported.roots,
+            "Root": {"Cid": {"/": imported.roots.first()}},
+            "blocks": imported.blocks,
+            "bytes": imported.bytes,
+            "pinned": imported.pinned,
+        }),
+    ))
+}
+
+/// `GET ipfs/dag/export/{cid}`: the whole DAG as a CARv1 stream.
+pub async fn export(path: web::Path<String>, state: web::Data<AppState>) -> Result<HttpResponse> {
+    use actix_web::http::header;
+    let path: ContentPath = path.into_inner().parse()?;
+    let node = state.model.node();
+    // a missing root is a clean error; a block missing later aborts the stream
+    node.block_stat(&path.root).await?;
+    let stream = car::export(state.model.backend(), path.clone(), Default::default());
+    Ok(HttpResponse::Ok()
+        .insert_header((header::CONTENT_TYPE, "application/vnd.ipld.car; version=1"))
+        .insert_header((
+            header::CONTENT_DISPOSITION,
+            format!("attachment; filename=\"{}.car\"", path.root),
+        ))
+        .insert_header(("X-Ipfs-Roots", path.root.to_string()))
+        .streaming(stream))
 }

@@ -8,12 +8,14 @@
 //! is a 416. `If-None-Match` gives 304. `Cache-Control: only-if-cached` on content that is not
 //! local gives 412.
 //!
-//! Not yet here (issue #5): directories (index.html / listings), CAR responses, `/ipns/`.
+//! `?format=car` / `Accept: application/vnd.ipld.car` streams a CARv1 of the path
+//! ([`crate::models::car`]) with `dag-scope` and `entity-bytes`.
 
 use super::content::{IMMUTABLE, not_modified};
 use super::error::ApiError;
 use super::{AppState, Result};
 use crate::backend::{BackendError, BackendKind, ByteStream, ContentPath};
+use crate::models::car::{self, DagScope, EntityBytes, ExportOptions};
 use crate::models::ipfs::{SNIFF_LEN, sniff_content_type};
 use crate::models::range::{self, ByteRange};
 use actix_web::body::SizedStream;
@@ -70,6 +72,7 @@ pub async fn ipfs_path(
     let path: ContentPath = tail.parse()?;
     match requested_format(&req, &query)? {
         Format::Raw => serve_raw(&req, &state, &path).await,
+        Format::Car => serve_car(&req, &state, &path, &query).await,
         Format::File => serve_file(&req, &state, &path).await,
     }
 }
@@ -77,6 +80,7 @@ pub async fn ipfs_path(
 enum Format {
     File,
     Raw,
+    Car,
 }
 
 fn requested_format(req: &HttpRequest, query: &HashMap<String, String>) -> Result<Format> {
@@ -97,15 +101,11 @@ fn requested_format(req: &HttpRequest, query: &HashMap<String, String>) -> Resul
         None if accept.contains(CAR) => Some(CAR),
         None => None,
     };
-    match format {
-        Some(RAW) => Ok(Format::Raw),
-        Some(_) => Err(ApiError::new(
-            StatusCode::NOT_ACCEPTABLE,
-            "not_acceptable",
-            "CAR responses are not served yet (issue #5); use format=raw for blocks",
-        )),
-        None => Ok(Format::File),
-    }
+    Ok(match format {
+        Some(RAW) => Format::Raw,
+        Some(_) => Format::Car,
+        None => Format::File,
+    })
 }
 
 fn only_if_cached(req: &HttpRequest) -> bool {
@@ -264,6 +264,63 @@ async fn serve_raw(
     let block = state.model.node().block_get(&cid).await?;
     let size = block.len() as u64;
     respond(req, state, Source::Memory(block), size, RAW, headers).await
+}
+
+/// A CARv1 stream of the path (trustless gateway): `dag-scope`, `entity-bytes`.
+async fn serve_car(
+    req: &HttpRequest,
+    state: &AppState,
+    path: &ContentPath,
+    query: &HashMap<String, String>,
+) -> Result<HttpResponse> {
+    check_local(req, state, path).await?;
+    let scope: DagScope = query
+        .get("dag-scope")
+        .map_or(Ok(DagScope::All), |s| s.parse())?;
+    let entity_bytes: Option<EntityBytes> =
+        query.get("entity-bytes").map(|s| s.parse()).transpose()?;
+    if entity_bytes.is_some() && scope != DagScope::Entity {
+        return Err(ApiError::bad_request("entity-bytes needs dag-scope=entity"));
+    }
+    let mut etag = format!("{}.car.{}", path.root, scope.as_str());
+    if let Some(eb) = entity_bytes {
+        let to = eb.to.map_or("*".to_string(), |t| t.to_string());
+        etag = format!("{etag}.{}-{to}", eb.from);
+    }
+    if !path.segments.is_empty() {
+        etag = format!("{etag}.{}", path.segments.join("/"));
+    }
+    let etag = format!("\"{etag}\"");
+    let mut res = if not_modified(req, &etag) {
+        HttpResponse::NotModified()
+    } else {
+        HttpResponse::Ok()
+    };
+    res.insert_header((header::ETAG, etag.clone()))
+        .insert_header((header::CACHE_CONTROL, IMMUTABLE))
+        .insert_header(("X-Ipfs-Path", path.to_string()))
+        .insert_header(("X-Ipfs-Roots", path.root.to_string()))
+        .insert_header(("X-Content-Type-Options", "nosniff"))
+        .insert_header((header::ACCEPT_RANGES, "none"))
+        .insert_header((header::VARY, "Accept"))
+        .insert_header((
+            header::CONTENT_TYPE,
+            "application/vnd.ipld.car; version=1; order=dfs; dups=n",
+        ))
+        .insert_header((
+            header::CONTENT_DISPOSITION,
+            format!("attachment; filename=\"{}.car\"", path.root),
+        ));
+    if not_modified(req, &etag) {
+        return Ok(res.finish());
+    }
+    // the root must exist before a 200 goes out; later failures abort the stream
+    state.model.node().block_stat(&path.root).await?;
+    let options = ExportOptions {
+        scope,
+        entity_bytes,
+    };
+    Ok(res.streaming(car::export(state.model.backend(), path.clone(), options)))
 }
 
 /// A full, 206, multipart 206 or 416 answer for `source` of `size` bytes.

@@ -101,6 +101,11 @@ impl IpfsModel {
         }
     }
 
+    /// A shared handle on the node, for work that outlives a request (CAR export streams).
+    pub fn backend(&self) -> Arc<dyn Backend> {
+        self.backend.clone()
+    }
+
     /// The node. Operations with no logic beyond the backend's are called on it directly.
     pub fn node(&self) -> &dyn Backend {
         &*self.backend

@@ -3,6 +3,7 @@
 //! Invariant: models know nothing of HTTP; they take and return plain Rust types and
 //! [`crate::backend::BackendError`]. Controllers are the only callers.
 
+pub mod car;
 pub mod health;
 pub mod ipfs;
 pub mod operations;

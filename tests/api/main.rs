@@ -5,6 +5,7 @@ mod common;
 
 mod add;
 mod cache;
+mod car;
 mod content;
 mod errors;
 mod gateway;
