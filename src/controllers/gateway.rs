@@ -8,6 +8,9 @@
 //! is a 416. `If-None-Match` gives 304. `Cache-Control: only-if-cached` on content that is not
 //! local gives 412.
 //!
+//! A directory is redirected to its slash form (301), then answered with its `index.html` when
+//! it has one, else with an HTML listing (names escaped).
+//!
 //! `?format=car` / `Accept: application/vnd.ipld.car` streams a CARv1 of the path
 //! ([`crate::models::car`]) with `dag-scope` and `entity-bytes`.
 
@@ -16,8 +19,9 @@ use super::error::ApiError;
 use super::{AppState, Result};
 use crate::backend::{BackendError, BackendKind, ByteStream, ContentPath};
 use crate::models::car::{self, DagScope, EntityBytes, ExportOptions};
-use crate::models::ipfs::{SNIFF_LEN, sniff_content_type};
+use crate::models::ipfs::{DirEntry, Entry, OpenFile, SNIFF_LEN, sniff_content_type};
 use crate::models::range::{self, ByteRange};
+use crate::persistence::tiered::Tier;
 use actix_web::body::SizedStream;
 use actix_web::http::{Method, StatusCode, header};
 use actix_web::{HttpRequest, HttpResponse, web};
@@ -73,7 +77,7 @@ pub async fn ipfs_path(
     match requested_format(&req, &query)? {
         Format::Raw => serve_raw(&req, &state, &path).await,
         Format::Car => serve_car(&req, &state, &path, &query).await,
-        Format::File => serve_file(&req, &state, &path).await,
+        Format::File => serve_path(&req, &state, &path).await,
     }
 }
 
@@ -154,14 +158,116 @@ async fn roots(state: &AppState, path: &ContentPath, last: Cid) -> Result<String
     Ok(out.join(","))
 }
 
-async fn serve_file(
+async fn serve_path(
     req: &HttpRequest,
     state: &AppState,
     path: &ContentPath,
 ) -> Result<HttpResponse> {
     check_local(req, state, path).await?;
+    match state.model.open_entry(path.clone()).await? {
+        Entry::File(file, cached, tier) => serve_file(req, state, path, file, cached, tier).await,
+        Entry::Directory { cid, .. } => serve_directory(req, state, path, cid).await,
+    }
+}
+
+/// A directory: redirect to the slash form, then its `index.html` if it has one, else an
+/// HTML listing.
+async fn serve_directory(
+    req: &HttpRequest,
+    state: &AppState,
+    path: &ContentPath,
+    cid: Cid,
+) -> Result<HttpResponse> {
+    if !req.path().ends_with('/') {
+        let query = req.query_string();
+        let location = if query.is_empty() {
+            format!("{}/", req.path())
+        } else {
+            format!("{}/?{query}", req.path())
+        };
+        return Ok(HttpResponse::MovedPermanently()
+            .insert_header((header::LOCATION, location))
+            .finish());
+    }
+    let entries = state.model.list_directory(&cid).await?;
+    if entries.iter().any(|e| e.name == "index.html") {
+        let mut index = path.clone();
+        index.segments.push("index.html".into());
+        if let Entry::File(file, cached, tier) = state.model.open_entry(index.clone()).await? {
+            return serve_file(req, state, &index, file, cached, tier).await;
+        }
+    }
+    let etag = format!("\"DirIndex-{cid}\"");
+    let mut res = if not_modified(req, &etag) {
+        HttpResponse::NotModified()
+    } else {
+        HttpResponse::Ok()
+    };
+    res.insert_header((header::ETAG, etag.clone()))
+        .insert_header((header::CACHE_CONTROL, IMMUTABLE))
+        .insert_header(("X-Ipfs-Path", path.to_string()))
+        .insert_header(("X-Ipfs-Roots", roots(state, path, cid).await?))
+        .insert_header((header::CONTENT_TYPE, "text/html; charset=utf-8"));
+    if not_modified(req, &etag) {
+        return Ok(res.finish());
+    }
+    Ok(res.body(listing(path, &entries)))
+}
+
+/// The HTML index of a directory. Names are escaped: they come from the content.
+fn listing(path: &ContentPath, entries: &[DirEntry]) -> String {
+    let title = escape(&path.to_string());
+    let mut rows = String::new();
+    if !path.segments.is_empty() {
+        rows.push_str("<tr><td><a href=\"../\">..</a></td><td></td><td></td></tr>\n");
+    }
+    for e in entries {
+        let name = escape(&e.name);
+        let href = escape(&percent_encode(&e.name));
+        rows.push_str(&format!(
+            "<tr><td><a href=\"{href}\">{name}</a></td><td><a href=\"/ipfs/{cid}\">{cid}</a></td>\
+             <td>{size}</td></tr>\n",
+            cid = e.cid,
+            size = e.size
+        ));
+    }
+    format!(
+        "<!DOCTYPE html>\n<html><head><meta charset=\"utf-8\"><title>{title}</title></head>\n\
+         <body><h1>Index of {title}</h1>\n<table>\n<tr><th>Name</th><th>CID</th><th>Size</th></tr>\n\
+         {rows}</table></body></html>\n"
+    )
+}
+
+fn escape(s: &str) -> String {
+    s.replace('&', "&amp;")
+        .replace('<', "&lt;")
+        .replace('>', "&gt;")
+        .replace('"', "&quot;")
+        .replace('\'', "&#39;")
+}
+
+/// Percent-encodes what may not appear raw in a relative URL path segment.
+fn percent_encode(s: &str) -> String {
+    let mut out = String::with_capacity(s.len());
+    for b in s.bytes() {
+        if b.is_ascii_alphanumeric() || b"-._~!$'()*+,;=:@".contains(&b) {
+            out.push(b as char);
+        } else {
+            out.push_str(&format!("%{b:02X}"));
+        }
+    }
+    out
+}
+
+async fn serve_file(
+    req: &HttpRequest,
+    state: &AppState,
+    path: &ContentPath,
+    file: OpenFile,
+    cached: Option<Bytes>,
+    tier: Tier,
+) -> Result<HttpResponse> {
     let model = &state.model;
-    let (file, cached, tier) = model.open_cached(&path.to_string()).await?;
     let etag = format!("\"{}\"", file.cid);
     let mut headers = vec![
         (header::ETAG, etag.clone()),

@@ -72,6 +72,25 @@ pub enum ReadPlan {
     Unsatisfiable { size: u64 },
 }
 
+/// What a path names, opened.
+pub enum Entry {
+    /// A file: its bytes when cached (or small enough to cache), and where they came from.
+    File(OpenFile, Option<Bytes>, Tier),
+    Directory {
+        path: ContentPath,
+        cid: Cid,
+    },
+}
+
+/// One link of a UnixFS directory.
+#[derive(Debug, Clone)]
+pub struct DirEntry {
+    pub name: String,
+    pub cid: Cid,
+    /// Cumulative size of the linked DAG (`Tsize`).
+    pub size: u64,
+}
+
 /// A file ready to be read.
 #[derive(Debug, Clone)]
 pub struct OpenFile {
@@ -130,12 +149,23 @@ impl IpfsModel {
 
     /// Opens a file for reading. A bare CID already cached is answered without the backend;
     /// a file up to the cache's object limit is fetched whole once and cached; a larger one is
-    /// left to stream (`None`, tier `Backend`).
+    /// left to stream (`None`, tier `Backend`). A directory is an error here.
     pub async fn open_cached(
         &self,
         path: &str,
     ) -> Result<(OpenFile, Option<Bytes>, Tier), BackendError> {
         let parsed: ContentPath = path.parse()?;
+        match self.open_entry(parsed).await? {
+            Entry::File(file, data, tier) => Ok((file, data, tier)),
+            Entry::Directory { path, .. } => Err(BackendError::InvalidInput(format!(
+                "{path} is a directory, not a file"
+            ))),
+        }
+    }
+
+    /// Like [`Self::open_cached`], but a directory is an answer too (the path gateway lists it).
+    /// One stat of the path at most.
+    pub async fn open_entry(&self, parsed: ContentPath) -> Result<Entry, BackendError> {
         if parsed.segments.is_empty()
             && let Some((data, tier)) = self.cache.get(&parsed.root)?
         {
@@ -144,11 +174,29 @@ impl IpfsModel {
                 size: data.len() as u64,
                 path: parsed,
             };
-            return Ok((file, Some(data), tier));
+            return Ok(Entry::File(file, Some(data), tier));
         }
-        let file = self.open_parsed(parsed).await?;
+        let stat = self.backend.stat(&parsed).await?;
+        let file = match stat.kind {
+            NodeKind::File { size } => OpenFile {
+                path: parsed,
+                cid: stat.cid,
+                size,
+            },
+            NodeKind::Directory => {
+                return Ok(Entry::Directory {
+                    path: parsed,
+                    cid: stat.cid,
+                });
+            }
+            NodeKind::Other => {
+                return Err(BackendError::InvalidInput(format!(
+                    "{parsed} is not a UnixFS file"
+                )));
+            }
+        };
         if file.size > self.cache.max_object_bytes() {
-            return Ok((file, None, Tier::Backend));
+            return Ok(Entry::File(file, None, Tier::Backend));
         }
         let node = self.backend.clone();
         let cid = file.cid;
@@ -163,7 +211,36 @@ impl IpfsModel {
                 Ok(Bytes::from(parts.concat()))
             })
             .await?;
-        Ok((file, Some(data), tier))
+        Ok(Entry::File(file, Some(data), tier))
+    }
+
+    /// The entries of a UnixFS directory, from its block (names, CIDs, cumulative sizes).
+    pub async fn list_directory(&self, cid: &Cid) -> Result<Vec<DirEntry>, BackendError> {
+        use crate::unixfs::reader::{NodeKind as Kind, describe};
+        let block = self.backend.block_get(cid).await?;
+        if describe(cid, &block) != Kind::Directory {
+            return Err(BackendError::InvalidInput(format!(
+                "{cid} is not a directory"
+            )));
+        }
+        if let rust_unixfs::dir::NodeDescription::HamtShard { .. } =
+            rust_unixfs::dir::describe(&block)
+        {
+            return Err(BackendError::InvalidInput(format!(
+                "{cid} is a HAMT-sharded directory, which this gateway does not list yet"
+            )));
+        }
+        let node = ipld_dagpb::PbNode::from_bytes(block)
+            .map_err(|e| BackendError::BadGateway(format!("{cid} is not valid dag-pb: {e}")))?;
+        Ok(node
+            .links
+            .into_iter()
+            .map(|l| DirEntry {
+                name: l.name.unwrap_or_default(),
+                cid: l.cid,
+                size: l.size.unwrap_or(0),
+            })
+            .collect())
     }
 
     /// Adds content through the backend and records it in the metadata (size, sniffed type,

@@ -181,7 +181,8 @@ async fn ranges_on_files_and_raw_blocks() {
     assert_eq!(h(&hs, "etag"), format!("\"{leaf}.raw\""));
     assert_eq!(res.bytes().await.unwrap().as_ref(), &block[..]);
     let res = get(&app, &format!("/ipfs/{leaf}?format=car"), &[]).await;
-    assert_error_response(res, 406, "not_acceptable").await;
+    assert_eq!(res.status(), 200);
+    assert!(h(res.headers(), "content-type").starts_with("application/vnd.ipld.car"));
 }
 
 #[tokio::test]
@@ -206,4 +207,52 @@ async fn only_if_cached_is_412_for_content_not_here() {
     )
     .await;
     assert_eq!(res.status(), 200);
+}
+
+async fn wrap(app: &TestApp, name: &str, data: &[u8]) -> String {
+    let (body, ctype) = multipart("file", name, data);
+    let res = app
+        .client
+        .post(format!("{}?wrap-with-directory=true", app.api("ipfs/add")))
+        .header("content-type", ctype)
+        .body(body)
+        .send()
+        .await
+        .unwrap();
+    let added: serde_json::Value = res.json().await.unwrap();
+    added["cid"].as_str().unwrap().to_string()
+}
+
+#[tokio::test]
+async fn directories_redirect_then_index_or_listing() {
+    let app = spawn_app().await;
+    let no_redirects = reqwest::Client::builder()
+        .no_proxy()
+        .redirect(reqwest::redirect::Policy::none())
+        .build()
+        .unwrap();
+    let site = wrap(&app, "index.html", b"<!doctype html><h1>home</h1>").await;
+    let res = no_redirects
+        .get(app.url(&format!("/ipfs/{site}")))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(res.status(), 301);
+    assert_eq!(h(res.headers(), "location"), format!("/ipfs/{site}/"));
+    let res = get(&app, &format!("/ipfs/{site}/"), &[]).await;
+    assert_eq!(res.status(), 200);
+    assert_eq!(h(res.headers(), "content-type"), "text/html; charset=utf-8");
+    assert_eq!(res.text().await.unwrap(), "<!doctype html><h1>home</h1>");
+
+    let name = "a<b>&'c'.txt";
+    let dir = wrap(&app, name, b"listed, not served").await;
+    let res = get(&app, &format!("/ipfs/{dir}/"), &[]).await;
+    assert_eq!(res.status(), 200);
+    let hs = res.headers().clone();
+    assert_eq!(h(&hs, "content-type"), "text/html; charset=utf-8");
+    assert_eq!(h(&hs, "etag"), format!("\"DirIndex-{dir}\""));
+    let html = res.text().await.unwrap();
+    assert!(html.contains("a&lt;b&gt;&amp;&#39;c&#39;.txt"), "{html}");
+    assert!(!html.contains("<b>"), "names are escaped: {html}");
+    assert!(html.contains(&format!("Index of /ipfs/{dir}")));
 }
