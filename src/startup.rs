@@ -261,12 +261,15 @@ pub fn routes(cfg: &mut web::ServiceConfig) {
     cfg.route("/api/v0/health", web::get().to(c::system::health));
     // the IPFS path gateway (static prefix, as cat: no regex matching)
     cfg.service(web::scope("/ipfs").default_service(web::to(c::gateway::ipfs_path)));
+    cfg.service(web::scope("/ipns").default_service(web::to(c::gateway::ipns_path)));
     cfg.service(
         web::scope("/api/v0/mcp")
             .route("/health", web::get().to(c::system::health))
             .route("/debug", web::get().to(c::system::debug))
             .route("/operations", web::get().to(c::system::operations))
             .route("/cache/stats", web::get().to(c::cache::stats))
+            .route("/stream/to-ipfs", web::post().to(c::add::to_ipfs))
+            .service(web::scope("/stream/media").default_service(web::to(c::gateway::stream_media)))
             .route("/cache/clear", web::post().to(c::cache::clear))
             .route("/cache/metadata", web::get().to(c::cache::metadata))
             .service(web::scope("/cache/metadata").default_service(web::to(c::cache::metadata_row)))

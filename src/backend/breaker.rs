@@ -355,6 +355,12 @@ impl Backend for GuardedBackend {
     async fn name_resolve(&self, name: &str) -> Result<String, BackendError> {
         self.guard(self.inner.name_resolve(name)).await
     }
+    async fn name_resolve_ttl(
+        &self,
+        name: &str,
+    ) -> Result<(String, Option<std::time::Duration>), BackendError> {
+        self.guard(self.inner.name_resolve_ttl(name)).await
+    }
     async fn find_providers(&self, cid: &Cid, limit: usize) -> Result<Vec<PeerInfo>, BackendError> {
         self.guard(self.inner.find_providers(cid, limit)).await
     }

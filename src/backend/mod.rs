@@ -83,6 +83,14 @@ pub trait Backend: Send + Sync + 'static {
     ) -> Result<NamePublished, BackendError>;
     /// Resolves an IPNS name to the path it points to (`/ipfs/...`).
     async fn name_resolve(&self, name: &str) -> Result<String, BackendError>;
+    /// [`Self::name_resolve`] with the record's TTL when the backend can see it (Kubo's RPC
+    /// API does not report it).
+    async fn name_resolve_ttl(
+        &self,
+        name: &str,
+    ) -> Result<(String, Option<std::time::Duration>), BackendError> {
+        Ok((self.name_resolve(name).await?, None))
+    }
 
     async fn find_providers(&self, cid: &Cid, limit: usize) -> Result<Vec<PeerInfo>, BackendError>;
     async fn find_peer(&self, peer_id: &str) -> Result<PeerInfo, BackendError>;

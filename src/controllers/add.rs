@@ -281,3 +281,24 @@ fn tokio_stream_from(
 ) -> ByteStream {
     futures_util::stream::poll_fn(move |cx| rx.poll_recv(cx)).boxed()
 }
+
+/// `POST stream/to-ipfs`: the raw request body, of any size and any content type, streamed
+/// into the node as one file; answers like `ipfs/add` (the add's query parameters apply).
+pub async fn to_ipfs(
+    req: HttpRequest,
+    payload: web::Payload,
+    query: web::Query<HashMap<String, String>>,
+    state: web::Data<AppState>,
+) -> Result<HttpResponse> {
+    let limit = state.settings.limits.max_upload_bytes;
+    let declared = req
+        .headers()
+        .get(header::CONTENT_LENGTH)
+        .and_then(|v| v.to_str().ok()?.parse::<u64>().ok());
+    if declared.is_some_and(|n| n > limit) {
+        return Err(ApiError::too_large(limit));
+    }
+    let opts = options(&Args::query_only(query.into_inner()), None)?;
+    let added = add_stream(payload, opts, &state, limit).await?;
+    Ok(render(&req, &state, &added))
+}

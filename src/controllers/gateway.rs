@@ -165,9 +165,91 @@ async fn serve_path(
 ) -> Result<HttpResponse> {
     check_local(req, state, path).await?;
     match state.model.open_entry(path.clone()).await? {
-        Entry::File(file, cached, tier) => serve_file(req, state, path, file, cached, tier).await,
+        Entry::File(file, cached, tier) => {
+            serve_file(req, state, path, (file, cached, tier), TypeFrom::Name).await
+        }
         Entry::Directory { cid, .. } => serve_directory(req, state, path, cid).await,
     }
+}
+
+/// Where a file's `Content-Type` comes from.
+#[derive(Clone, Copy, PartialEq, Eq)]
+enum TypeFrom {
+    /// The extension of the last path segment, else the bytes.
+    Name,
+    /// The bytes only (media streaming: players need the real type).
+    Bytes,
+}
+
+/// `GET|HEAD stream/media/{cid}[/path]`: a file with HTTP ranges and a `Content-Type`
+/// detected from its bytes (video, audio, image), for `<video>`/`<audio>` elements to play
+/// and seek. Streams; never buffers the whole file.
+pub async fn stream_media(req: HttpRequest, state: web::Data<AppState>) -> Result<HttpResponse> {
+    if req.method() != Method::GET && req.method() != Method::HEAD {
+        return Err(ApiError::new(
+            StatusCode::METHOD_NOT_ALLOWED,
+            "method_not_allowed",
+            format!("{} is not allowed on {}", req.method(), req.path()),
+        ));
+    }
+    let path: ContentPath = req
+        .match_info()
+        .unprocessed()
+        .trim_start_matches('/')
+        .parse()?;
+    match state.model.open_entry(path.clone()).await? {
+        Entry::File(file, cached, tier) => {
+            serve_file(&req, &state, &path, (file, cached, tier), TypeFrom::Bytes).await
+        }
+        Entry::Directory { .. } => Err(BackendError::InvalidInput(format!(
+            "{path} is a directory, not a media file"
+        ))
+        .into()),
+    }
+}
+
+/// How long an IPNS answer may be cached when the record's TTL is unknown (Kubo's RPC API
+/// does not report it).
+const DEFAULT_IPNS_TTL_SECS: u64 = 60;
+
+/// `GET|HEAD /ipns/{name}[/{path}]`: resolved with `name resolve`, then served like the
+/// `/ipfs/` path it points to, cacheable for the record's TTL only.
+pub async fn ipns_path(
+    req: HttpRequest,
+    query: web::Query<HashMap<String, String>>,
+    state: web::Data<AppState>,
+) -> Result<HttpResponse> {
+    if req.method() != Method::GET && req.method() != Method::HEAD {
+        return Err(ApiError::new(
+            StatusCode::METHOD_NOT_ALLOWED,
+            "method_not_allowed",
+            format!("{} is not allowed on {}", req.method(), req.path()),
+        ));
+    }
+    let tail = req.match_info().unprocessed().trim_start_matches('/');
+    let (name, rest) = tail.split_once('/').unwrap_or((tail, ""));
+    if name.is_empty() {
+        return Err(ApiError::bad_request("missing IPNS name"));
+    }
+    let (target, ttl) = state.model.node().name_resolve_ttl(name).await?;
+    let mut path: ContentPath = target.parse()?;
+    path.segments
+        .extend(rest.split('/').filter(|s| !s.is_empty()).map(str::to_owned));
+    let mut res = match requested_format(&req, &query)? {
+        Format::Raw => serve_raw(&req, &state, &path).await?,
+        Format::Car => serve_car(&req, &state, &path, &query).await?,
+        Format::File => serve_path(&req, &state, &path).await?,
+    };
+    let max_age = ttl.map_or(DEFAULT_IPNS_TTL_SECS, |t| t.as_secs());
+    let headers = res.headers_mut();
+    headers.insert(
+        header::CACHE_CONTROL,
+        header::HeaderValue::from_str(&format!("public, max-age={max_age}")).expect("ascii"),
+    );
+    if let Ok(v) = header::HeaderValue::from_str(&format!("/ipns/{tail}")) {
+        headers.insert(header::HeaderName::from_static("x-ipfs-path"), v);
+    }
+    Ok(res)
 }
 
 /// A directory: redirect to the slash form, then its `index.html` if it has one, else an
@@ -194,7 +276,7 @@ async fn serve_directory(
         let mut index = path.clone();
         index.segments.push("index.html".into());
         if let Entry::File(file, cached, tier) = state.model.open_entry(index.clone()).await? {
-            return serve_file(req, state, &index, file, cached, tier).await;
+            return serve_file(req, state, &index, (file, cached, tier), TypeFrom::Name).await;
         }
     }
     let etag = format!("\"DirIndex-{cid}\"");
@@ -263,9 +345,8 @@ async fn serve_file(
     req: &HttpRequest,
     state: &AppState,
     path: &ContentPath,
-    file: OpenFile,
-    cached: Option<Bytes>,
-    tier: Tier,
+    (file, cached, tier): (OpenFile, Option<Bytes>, Tier),
+    type_from: TypeFrom,
 ) -> Result<HttpResponse> {
     let model = &state.model;
     let etag = format!("\"{}\"", file.cid);
@@ -298,11 +379,14 @@ async fn serve_file(
         Some(data) => Source::Memory(data),
         None => Source::Backend(file.cid),
     };
-    let content_type = match path
-        .segments
-        .last()
-        .and_then(|n| mime_guess::from_path(n).first())
-    {
+    let by_name = match type_from {
+        TypeFrom::Name => path
+            .segments
+            .last()
+            .and_then(|n| mime_guess::from_path(n).first()),
+        TypeFrom::Bytes => None,
+    };
+    let content_type = match by_name {
         Some(mime) if mime.type_() == "text" => format!("{mime}; charset=utf-8"),
         Some(mime) => mime.to_string(),
         None => sniff(state, &source, file.size).await?,

@@ -14,4 +14,5 @@ mod kubo;
 mod migrations;
 mod node;
 mod pins_blocks_dag;
+mod streaming;
 mod system;

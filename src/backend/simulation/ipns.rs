@@ -31,6 +31,8 @@ struct Record {
     value: String,
     validity: String,
     sequence: u64,
+    /// The publisher's cache hint (`TTL`, nanoseconds in the record).
+    ttl: Option<Duration>,
 }
 
 impl Ipns {
@@ -91,16 +93,26 @@ impl Ipns {
 
     /// Resolves `k51...`, `12D3...` or `/ipns/<name>` to the final `/ipfs/...` path.
     pub fn resolve(&self, name: &str) -> Result<String, BackendError> {
+        Ok(self.resolve_with_ttl(name)?.0)
+    }
+
+    /// [`Self::resolve`], with the shortest TTL of the records on the way.
+    pub fn resolve_with_ttl(&self, name: &str) -> Result<(String, Option<Duration>), BackendError> {
         let mut current = name.to_string();
+        let mut ttl: Option<Duration> = None;
         for _ in 0..MAX_DEPTH {
             let peer = parse_name(&current)?;
             let bytes = self.load(&peer)?.ok_or_else(|| {
                 BackendError::NotFound(format!("could not resolve name {current}: no record"))
             })?;
             let record = parse_record(&peer, &bytes, true)?;
+            ttl = match (ttl, record.ttl) {
+                (Some(a), Some(b)) => Some(a.min(b)),
+                (a, b) => a.or(b),
+            };
             match record.value.strip_prefix("/ipns/") {
                 Some(next) => current = next.to_string(),
-                None => return Ok(record.value),
+                None => return Ok((record.value, ttl)),
             }
         }
         Err(BackendError::InvalidInput(format!(
@@ -240,6 +252,10 @@ fn parse_record(peer: &PeerId, bytes: &[u8], check: bool) -> Result<Record, Back
         sequence: match fields.get("Sequence") {
             Some(Ipld::Integer(n)) => *n as u64,
             _ => return Err(corrupt("Sequence")),
+        },
+        ttl: match fields.get("TTL") {
+            Some(Ipld::Integer(n)) if *n >= 0 => Some(Duration::from_nanos(*n as u64)),
+            _ => None,
         },
     };
     if check {

@@ -631,6 +631,15 @@ impl Backend for SimulationBackend {
         self.run(move |inner| inner.ipns.resolve(&name)).await
     }
 
+    async fn name_resolve_ttl(
+        &self,
+        name: &str,
+    ) -> Result<(String, Option<std::time::Duration>), BackendError> {
+        let name = name.to_string();
+        self.run(move |inner| inner.ipns.resolve_with_ttl(&name))
+            .await
+    }
+
     async fn find_providers(&self, cid: &Cid, limit: usize) -> Result<Vec<PeerInfo>, BackendError> {
         let cid = *cid;
         let held = self.run(move |inner| Ok(inner.store.has(&cid)?)).await?;
