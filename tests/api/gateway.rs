@@ -256,3 +256,47 @@ async fn directories_redirect_then_index_or_listing() {
     assert!(!html.contains("<b>"), "names are escaped: {html}");
     assert!(html.contains(&format!("Index of /ipfs/{dir}")));
 }
+
+/// A small range of a large multi-block file reads only the blocks on the way to it: counted
+/// at the simulation's block store, through the HTTP gateway.
+#[tokio::test]
+async fn a_small_range_reads_only_the_covering_blocks() {
+    use ipfs_mcp::backend::simulation::SimulationBackend;
+    let sim = std::sync::Arc::new(SimulationBackend::open(None).unwrap());
+    let mut settings = test_settings();
+    settings.cache.max_object_bytes = 64 * 1024; // not cached whole: read from the node
+    let app = spawn_with_settings_and_backend(settings, sim.clone()).await;
+    let data = crate::common::fixture_bytes("covering", 3_000_000);
+    let (body, ctype) = multipart("file", "data.bin", &data);
+    let res = app
+        .client
+        .post(format!(
+            "{}?wrap-with-directory=true&chunker=size-65536&raw-leaves=true",
+            app.api("ipfs/add")
+        ))
+        .header("content-type", ctype)
+        .body(body)
+        .send()
+        .await
+        .unwrap();
+    let dir = res.json::<serde_json::Value>().await.unwrap()["cid"]
+        .as_str()
+        .unwrap()
+        .to_string();
+    let url = format!("/ipfs/{dir}/data.bin");
+    for (range, start, end, leaves) in [
+        ("bytes=1000000-1000099", 1_000_000, 1_000_099, 1), // inside leaf 15
+        ("bytes=65530-65540", 65_530, 65_540, 2),           // across leaves 0 and 1
+    ] {
+        let before = sim.blocks_read();
+        let res = get(&app, &url, &[("range", range)]).await;
+        assert_eq!(res.status(), 206);
+        assert_eq!(res.bytes().await.unwrap().as_ref(), &data[start..=end]);
+        let reads = sim.blocks_read() - before;
+        // the stat reads the directory and the file root; the read checks the root's kind and
+        // walks from it again (2 more reads of the same root block), then only the covering
+        // leaves: of the file's 46 leaves, 1 or 2 are read
+        eprintln!("{range}: {reads} block reads");
+        assert_eq!(reads, 4 + leaves, "{range}");
+    }
+}

@@ -114,7 +114,14 @@ pub async fn spawn_with(settings: Settings) -> TestApp {
 
 /// Serves a given backend (e.g. one that fails on purpose).
 pub async fn spawn_with_backend(backend: Arc<dyn Backend>) -> TestApp {
-    let app = Application::with_backend(test_settings(), backend, None).expect("app builds");
+    spawn_with_settings_and_backend(test_settings(), backend).await
+}
+
+pub async fn spawn_with_settings_and_backend(
+    settings: Settings,
+    backend: Arc<dyn Backend>,
+) -> TestApp {
+    let app = Application::with_backend(settings, backend, None).expect("app builds");
     start(app)
 }
 

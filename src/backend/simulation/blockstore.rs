@@ -317,6 +317,53 @@ impl BlockStore for MemoryStore {
     }
 }
 
+/// Counts the block reads (`get`) of the store it wraps: shows that range reads fetch only the
+/// blocks covering the range (`SimulationBackend::blocks_read`).
+pub struct Counted {
+    inner: Arc<dyn BlockStore>,
+    reads: std::sync::atomic::AtomicU64,
+}
+
+impl Counted {
+    pub fn new(inner: Arc<dyn BlockStore>) -> Self {
+        Self {
+            inner,
+            reads: Default::default(),
+        }
+    }
+    pub fn reads(&self) -> u64 {
+        self.reads.load(Ordering::Relaxed)
+    }
+}
+
+impl BlockStore for Counted {
+    fn get(&self, cid: &Cid) -> io::Result<Option<Bytes>> {
+        self.reads.fetch_add(1, Ordering::Relaxed);
+        self.inner.get(cid)
+    }
+    fn has(&self, cid: &Cid) -> io::Result<bool> {
+        self.inner.has(cid)
+    }
+    fn size(&self, cid: &Cid) -> io::Result<Option<u64>> {
+        self.inner.size(cid)
+    }
+    fn put(&self, cid: &Cid, data: &[u8]) -> io::Result<()> {
+        self.inner.put(cid, data)
+    }
+    fn flush(&self) -> io::Result<()> {
+        self.inner.flush()
+    }
+    fn sync(&self) -> io::Result<()> {
+        self.inner.sync()
+    }
+    fn sync_acknowledged(&self) -> io::Result<bool> {
+        self.inner.sync_acknowledged()
+    }
+    fn usage(&self) -> io::Result<(u64, u64)> {
+        self.inner.usage()
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -61,6 +61,8 @@ impl Default for StorageOptions {
 
 struct Inner {
     store: Arc<dyn BlockStore>,
+    /// The same store, seen as its read counter.
+    counted: Arc<blockstore::Counted>,
     policy: SyncPolicy,
     pins: pins::PinStore,
     ipns: ipns::Ipns,
@@ -143,15 +145,22 @@ impl SimulationBackend {
                 std::time::Duration::from_millis(storage.sync_interval_ms.max(10)),
             );
         }
+        let counted = Arc::new(blockstore::Counted::new(store));
         Ok(Self {
             inner: Arc::new(Inner {
                 policy: storage.sync,
-                store,
+                store: counted.clone(),
+                counted,
                 pins: pins::PinStore::open(&db)?,
                 ipns,
                 identity,
             }),
         })
+    }
+
+    /// Blocks read from the store since it opened (every cat, stat, dag walk, block get).
+    pub fn blocks_read(&self) -> u64 {
+        self.inner.counted.reads()
     }
 
     fn peer_id(&self) -> String {
