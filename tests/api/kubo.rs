@@ -230,3 +230,67 @@ async fn a_stream_error_trailer_never_becomes_a_success() {
     );
     app.stop().await;
 }
+
+/// The path gateway, raw blocks, CAR and directories on the Kubo backend (a real node).
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_path_gateway_on_a_real_node() {
+    let Some(node) = tokio::task::spawn_blocking(IpfsNode::shared).await.unwrap() else {
+        return;
+    };
+    let mut settings = kubo_settings(&node.api);
+    settings.cache.max_object_bytes = 16 * 1024; // stream from the node
+    let app = spawn_with(settings).await;
+    let data = crate::common::fixture_bytes("gateway-on-kubo", 100_000);
+    let (body, ctype) = multipart("file", "notes.txt", &data);
+    let res = app
+        .client
+        .post(format!(
+            "{}?wrap-with-directory=true&cid-version=1&chunker=size-8192",
+            app.api("ipfs/add")
+        ))
+        .header("content-type", ctype)
+        .body(body)
+        .send()
+        .await
+        .unwrap();
+    let dir = res.json::<Value>().await.unwrap()["cid"]
+        .as_str()
+        .unwrap()
+        .to_string();
+    let get = |path: String, range: Option<&'static str>| {
+        let mut req = app.client.get(app.url(&path));
+        if let Some(r) = range {
+            req = req.header("range", r);
+        }
+        req.send()
+    };
+    let res = get(format!("/ipfs/{dir}/notes.txt"), Some("bytes=50000-50009"))
+        .await
+        .unwrap();
+    assert_eq!(res.status(), 206);
+    assert_eq!(res.headers()["content-type"], "text/plain; charset=utf-8");
+    assert_eq!(res.bytes().await.unwrap().as_ref(), &data[50_000..50_010]);
+    let res = get(format!("/ipfs/{dir}/"), None).await.unwrap();
+    assert_eq!(res.status(), 200);
+    assert!(res.text().await.unwrap().contains("notes.txt"));
+    let res = get(format!("/ipfs/{dir}?format=raw"), None).await.unwrap();
+    assert_eq!(res.headers()["content-type"], "application/vnd.ipld.raw");
+    let raw = res.bytes().await.unwrap();
+    let dir_cid: cid::Cid = dir.parse().unwrap();
+    assert_eq!(
+        ipfs_mcp::unixfs::cid_of(dir_cid.version(), dir_cid.codec(), &raw),
+        dir_cid
+    );
+    let res = get(format!("/ipfs/{dir}/notes.txt?format=car"), None)
+        .await
+        .unwrap();
+    assert_eq!(res.status(), 200);
+    let car = res.bytes().await.unwrap();
+    let mut reader = iroh_car::CarReader::new(&car[..]).await.unwrap();
+    let mut n = 0;
+    while reader.next_block().await.unwrap().is_some() {
+        n += 1;
+    }
+    assert_eq!(n, 1 + 1 + 13, "the directory, the file root, 13 leaves");
+    app.stop().await;
+}
