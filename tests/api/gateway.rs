@@ -99,6 +99,11 @@ async fn wrapped_files_by_name_with_type_from_the_extension() {
     assert_eq!(res.bytes().await.unwrap().as_ref(), page);
     let res = get(&app, &format!("/ipfs/{dir}/missing.txt"), &[]).await;
     assert_error_response(res, 404, "not_found").await;
+    // names are percent-decoded from the URL
+    let spaced = wrap(&app, "two words.txt", b"spaced").await;
+    let res = get(&app, &format!("/ipfs/{spaced}/two%20words.txt"), &[]).await;
+    assert_eq!(res.status(), 200);
+    assert_eq!(res.text().await.unwrap(), "spaced");
 }
 
 /// The range cases, on a file (streamed: larger than the cache's object limit) and a block.
