@@ -370,6 +370,14 @@ impl Backend for GuardedBackend {
     async fn id(&self) -> Result<NodeIdentity, BackendError> {
         self.guard(self.inner.id()).await
     }
+    async fn import_car(
+        &self,
+        car: std::fs::File,
+        roots: &[Cid],
+        pin: bool,
+    ) -> Result<(), BackendError> {
+        self.guard(self.inner.import_car(car, roots, pin)).await
+    }
     async fn stats(&self) -> Result<NodeStats, BackendError> {
         self.guard(self.inner.stats()).await
     }

@@ -96,6 +96,40 @@ pub trait Backend: Send + Sync + 'static {
     async fn find_peer(&self, peer_id: &str) -> Result<PeerInfo, BackendError>;
 
     async fn id(&self) -> Result<NodeIdentity, BackendError>;
+
+    /// Stores every block of a CAR this process wrote and verified (a spooled file, at its
+    /// start), then pins `roots` recursively when `pin`. The default stores block by block;
+    /// its reads are of a local temp file, short enough to do on the calling thread.
+    async fn import_car(
+        &self,
+        car: std::fs::File,
+        roots: &[Cid],
+        pin: bool,
+    ) -> Result<(), BackendError> {
+        use crate::unixfs::car::{read_frame, skip_header};
+        let mut car = std::io::BufReader::new(car);
+        skip_header(&mut car)?;
+        while let Some((cid, data)) = read_frame(&mut car)? {
+            let options = BlockPutOptions {
+                codec: cid.codec(),
+                cid_v0: cid.version() == cid::Version::V0,
+                pin: false,
+            };
+            let stored = self.block_put(data, options).await?;
+            if stored.cid != cid {
+                return Err(BackendError::Internal(format!(
+                    "{cid} was stored as {}",
+                    stored.cid
+                )));
+            }
+        }
+        if pin {
+            for root in roots {
+                self.pin_add(root, true).await?;
+            }
+        }
+        Ok(())
+    }
     /// Repository size and bandwidth counters.
     async fn stats(&self) -> Result<NodeStats, BackendError>;
     async fn version(&self) -> Result<NodeVersion, BackendError>;

@@ -235,7 +235,7 @@ async fn add_stream<S, E>(
 ) -> Result<Added>
 where
     S: Stream<Item = std::result::Result<Bytes, E>> + Unpin,
-    E: std::fmt::Display,
+    E: std::fmt::Display + std::fmt::Debug,
 {
     let (pump, input) = pumped(source, limit);
     let (_, added) = futures_util::join!(pump, state.model.add(input, opts));
@@ -248,7 +248,7 @@ where
 pub fn pumped<S, E>(source: S, limit: u64) -> (impl std::future::Future<Output = ()>, ByteStream)
 where
     S: Stream<Item = std::result::Result<Bytes, E>> + Unpin,
-    E: std::fmt::Display,
+    E: std::fmt::Display + std::fmt::Debug,
 {
     let (tx, rx) =
         tokio::sync::mpsc::channel::<std::result::Result<Bytes, BackendError>>(PUMP_DEPTH);
@@ -265,7 +265,7 @@ where
                         Ok(bytes)
                     }
                 }
-                Err(e) => Err(BackendError::Input(e.to_string())),
+                Err(e) => Err(BackendError::Input(format!("{e} ({e:?})"))),
             };
             let failed = item.is_err();
             if tx.send(item).await.is_err() || failed {

@@ -10,16 +10,18 @@
 //!
 //! **Import** reads the upload as it arrives (`iroh-car`, 4 MiB bound per block), checks every
 //! block against its CID, and spools the verified frames to an anonymous temp file. Only when
-//! the whole CAR verified are the blocks stored (`Backend::block_put`) and the roots pinned, so
-//! a bad block rejects the import and stores nothing of it.
+//! the whole CAR verified is the spool handed to the backend (`Backend::import_car`: the
+//! simulation stores block by block, a Kubo node gets it whole through its own `dag/import`),
+//! so a bad block rejects the import and stores nothing of it.
 
-use crate::backend::{Backend, BackendError, BlockPutOptions, ByteStream, ContentPath, ipld};
+use crate::backend::{Backend, BackendError, ByteStream, ContentPath, ipld};
+use crate::unixfs::car::{frame, header};
 use crate::unixfs::{DAG_PB, RAW, cid_of};
 use bytes::Bytes;
 use cid::Cid;
 use futures_util::StreamExt;
 use std::collections::HashSet;
-use std::io::{Read, Seek, Write};
+use std::io::{Seek, Write};
 use std::sync::Arc;
 
 /// `dag-scope` of the trustless gateway spec.
@@ -117,28 +119,6 @@ impl Default for ExportOptions {
             entity_bytes: None,
         }
     }
-}
-
-/// `varint(len(cid) + len(data)) | cid | data`
-fn frame(cid: &Cid, data: &[u8]) -> Bytes {
-    let cid_bytes = cid.to_bytes();
-    let mut len_buf = unsigned_varint::encode::usize_buffer();
-    let len = unsigned_varint::encode::usize(cid_bytes.len() + data.len(), &mut len_buf);
-    let mut out = Vec::with_capacity(len.len() + cid_bytes.len() + data.len());
-    out.extend_from_slice(len);
-    out.extend_from_slice(&cid_bytes);
-    out.extend_from_slice(data);
-    Bytes::from(out)
-}
-
-/// The CARv1 header naming `roots`.
-fn header(roots: Vec<Cid>) -> Result<Bytes, BackendError> {
-    let encoded = iroh_car::CarHeader::new_v1(roots)
-        .encode()
-        .map_err(|e| BackendError::Internal(format!("encoding a CAR header: {e}")))?;
-    let mut len_buf = unsigned_varint::encode::usize_buffer();
-    let len = unsigned_varint::encode::usize(encoded.len(), &mut len_buf);
-    Ok(Bytes::from([len, &encoded[..]].concat()))
 }
 
 /// Streams the CAR of `path` (roots: the path's root CID).
@@ -315,7 +295,12 @@ pub async fn import(
         .await
         .map_err(|e| car_error(e, "header"))?;
     let roots = reader.header().roots().to_vec();
+    if roots.is_empty() {
+        return Err(BackendError::InvalidInput("the CAR names no root".into()));
+    }
+    // a valid CAR of the verified blocks only
     let mut spool = tempfile::tempfile()?;
+    spool.write_all(&header(roots.clone())?)?;
     let (mut blocks, mut bytes) = (0u64, 0u64);
     while let Some((cid, data)) = reader
         .next_block()
@@ -327,42 +312,18 @@ pub async fn import(
         blocks += 1;
         bytes += data.len() as u64;
     }
-    if roots.is_empty() {
-        return Err(BackendError::InvalidInput("the CAR names no root".into()));
-    }
     // everything verified: now store
     spool.rewind()?;
-    let mut spool = std::io::BufReader::new(spool);
-    while let Some((cid, data)) = read_frame(&mut spool)? {
-        let stored = backend
-            .block_put(
-                data,
-                BlockPutOptions {
-                    codec: cid.codec(),
-                    cid_v0: cid.version() == cid::Version::V0,
-                    pin: false,
-                },
-            )
-            .await?;
-        if stored.cid != cid {
-            return Err(BackendError::Internal(format!(
-                "{cid} was stored as {}",
-                stored.cid
-            )));
-        }
-    }
-    let mut pinned = Vec::new();
-    if pin {
-        for root in &roots {
-            backend.pin_add(root, true).await?;
-            pinned.push(root.to_string());
-        }
-    }
+    backend.import_car(spool, &roots, pin).await?;
     Ok(Imported {
         roots: roots.iter().map(Cid::to_string).collect(),
         blocks,
         bytes,
-        pinned,
+        pinned: if pin {
+            roots.iter().map(Cid::to_string).collect()
+        } else {
+            Vec::new()
+        },
     })
 }
 
@@ -404,26 +365,6 @@ fn verify(cid: &Cid, data: &[u8], index: u64) -> Result<(), BackendError> {
         )));
     }
     Ok(())
-}
-
-/// Reads one spooled frame back.
-fn read_frame(r: &mut impl Read) -> Result<Option<(Cid, Bytes)>, BackendError> {
-    let len = match unsigned_varint::io::read_usize(&mut *r) {
-        Ok(n) => n,
-        Err(unsigned_varint::io::ReadError::Io(e))
-            if e.kind() == std::io::ErrorKind::UnexpectedEof =>
-        {
-            return Ok(None);
-        }
-        Err(e) => return Err(BackendError::Storage(format!("reading the spool: {e}"))),
-    };
-    let mut buf = vec![0u8; len];
-    r.read_exact(&mut buf)?;
-    let mut cursor = std::io::Cursor::new(&buf);
-    let cid = Cid::read_bytes(&mut cursor)
-        .map_err(|e| BackendError::Storage(format!("reading the spool: {e}")))?;
-    let at = cursor.position() as usize;
-    Ok(Some((cid, Bytes::from(buf).slice(at..))))
 }
 
 #[cfg(test)]

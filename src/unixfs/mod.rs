@@ -9,6 +9,7 @@
 //! Invariant: this module does no I/O of its own. Blocks leave the importer through a sink and
 //! enter the reader through a [`reader::BlockSource`], so the same code serves every backend.
 
+pub mod car;
 pub mod importer;
 pub mod options;
 pub mod reader;

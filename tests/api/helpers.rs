@@ -131,7 +131,14 @@ fn start(app: Application) -> TestApp {
     let task = tokio::spawn(app.run_until_stopped());
     TestApp {
         address,
-        client: reqwest::Client::builder().no_proxy().build().unwrap(),
+        // Idle connections are dropped before the server's 5 s keep-alive does it: otherwise a
+        // request started on a connection the server is closing fails with a broken pipe
+        // (seen when building a large test input took longer than 5 s on a busy machine).
+        client: reqwest::Client::builder()
+            .no_proxy()
+            .pool_idle_timeout(std::time::Duration::from_secs(2))
+            .build()
+            .unwrap(),
         handle,
         task,
     }

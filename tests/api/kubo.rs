@@ -239,6 +239,8 @@ async fn the_path_gateway_on_a_real_node() {
     };
     let mut settings = kubo_settings(&node.api);
     settings.cache.max_object_bytes = 16 * 1024; // stream from the node
+    // nothing absent is read here; a busy machine may need more than the 3 s used elsewhere
+    settings.backend.kubo.first_byte_timeout_ms = 30_000;
     let app = spawn_with(settings).await;
     let data = crate::common::fixture_bytes("gateway-on-kubo", 100_000);
     let (body, ctype) = multipart("file", "notes.txt", &data);
@@ -292,5 +294,48 @@ async fn the_path_gateway_on_a_real_node() {
         n += 1;
     }
     assert_eq!(n, 1 + 1 + 13, "the directory, the file root, 13 leaves");
+
+    // a CAR made elsewhere goes into the node through its own dag/import, verified first
+    let other = spawn_app().await;
+    let theirs = crate::common::fixture_bytes("car-into-kubo", 50_000);
+    let cid = other.add(&theirs, "cid-version=1&chunker=size-4096").await["cid"]
+        .as_str()
+        .unwrap()
+        .to_string();
+    let car = other
+        .client
+        .get(other.api(&format!("ipfs/dag/export/{cid}")))
+        .send()
+        .await
+        .unwrap()
+        .bytes()
+        .await
+        .unwrap()
+        .to_vec();
+    let import = |car: Vec<u8>| {
+        app.client
+            .post(app.api("ipfs/dag/import"))
+            .header("content-type", "application/vnd.ipld.car")
+            .body(car)
+            .send()
+    };
+    let mut corrupt = car.clone();
+    let at = corrupt.len() - 7;
+    corrupt[at] ^= 1;
+    assert_error_response(import(corrupt).await.unwrap(), 400, "invalid_argument").await;
+    let res = import(car).await.unwrap();
+    let status = res.status();
+    let body: Value = res.json().await.unwrap();
+    assert_eq!(status, 200, "{body}");
+    assert_eq!(body["roots"][0], cid);
+    let res = node.rpc(&format!("cat?arg={cid}")).await;
+    assert_eq!(res.bytes().await.unwrap().as_ref(), &theirs[..]);
+    let pins = node
+        .rpc(&format!("pin/ls?arg={cid}"))
+        .await
+        .text()
+        .await
+        .unwrap();
+    assert!(pins.contains("recursive"), "{pins}");
     app.stop().await;
 }

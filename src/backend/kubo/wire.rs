@@ -194,6 +194,21 @@ pub struct DagPut {
     pub cid: Link,
 }
 
+/// One line of `dag/import`: a root and whether pinning it failed (other lines: stats).
+#[derive(Debug, Deserialize)]
+pub struct DagImportLine {
+    #[serde(rename = "Root")]
+    pub root: Option<DagImportRoot>,
+}
+
+#[derive(Debug, Deserialize)]
+pub struct DagImportRoot {
+    #[serde(rename = "Cid")]
+    pub cid: Link,
+    #[serde(rename = "PinErrorMsg", default)]
+    pub pin_error: String,
+}
+
 #[derive(Debug, Deserialize)]
 pub struct NamePublish {
     #[serde(rename = "Name")]
