@@ -23,8 +23,8 @@ async fn kubo() -> Option<backend_suite::B> {
     Some(Arc::new(
         KuboBackend::new(KuboOptions {
             url: node.api.clone(),
-            // js-ipfs waits for absent blocks even offline; don't wait the default 30 s
-            first_byte_timeout_ms: 3_000,
+            // js-ipfs waits for absent blocks even offline; don't wait the default 30 s (5 s: CI machines are busy)
+            first_byte_timeout_ms: 5_000,
             ..Default::default()
         })
         .unwrap(),

@@ -15,7 +15,7 @@ fn kubo_settings(api: &str) -> Settings {
     let mut s = test_settings();
     s.backend.kind = BackendKind::Kubo;
     s.backend.kubo.url = api.to_string();
-    s.backend.kubo.first_byte_timeout_ms = 3_000;
+    s.backend.kubo.first_byte_timeout_ms = 5_000;
     s.backend.kubo.retries = 1;
     s.backend.kubo.retry_backoff_ms = 50;
     s.backend.breaker.failure_threshold = 2;
@@ -239,7 +239,7 @@ async fn the_path_gateway_on_a_real_node() {
     };
     let mut settings = kubo_settings(&node.api);
     settings.cache.max_object_bytes = 16 * 1024; // stream from the node
-    // nothing absent is read here; a busy machine may need more than the 3 s used elsewhere
+    // nothing absent is read here; a busy machine may need more than the 5 s used elsewhere
     settings.backend.kubo.first_byte_timeout_ms = 30_000;
     let app = spawn_with(settings).await;
     let data = crate::common::fixture_bytes("gateway-on-kubo", 100_000);

@@ -192,8 +192,10 @@ impl RpcClient {
         }
     }
 
-    /// A call with a multipart body (`add`, `block/put`, `dag/put`); never retried. The
-    /// first-byte timeout starts when the upload ends.
+    /// A call with a multipart body (`add`, `block/put`, `dag/put`, `dag/import`); never
+    /// retried. The node answers only once it has processed the whole upload (building the
+    /// DAG, writing blocks), so after the upload ends it gets the total timeout, not the
+    /// first-byte one.
     pub async fn upload(
         &self,
         command: &str,
@@ -203,14 +205,23 @@ impl RpcClient {
     ) -> Result<Answer, CallError> {
         let slot = self.slot(command).await?;
         let send = self.request(command, query).multipart(form).send();
-        let first_byte = self.options.first_byte_timeout();
+        let patience = self.options.total_timeout();
         let sent = tokio::select! {
             r = send => Ok(r),
-            _ = async { upload_done.notified().await; tokio::time::sleep(first_byte).await } => {
+            _ = async { upload_done.notified().await; tokio::time::sleep(patience).await } => {
                 Err(())
             }
         };
-        self.judge(command, sent, slot).await
+        match self.judge(command, sent, slot).await {
+            Err(CallError::Backend(BackendError::Timeout(_))) => {
+                Err(BackendError::Timeout(format!(
+                    "{command}: no answer from the node within {:.1}s of the upload's end",
+                    patience.as_secs_f64()
+                ))
+                .into())
+            }
+            other => other,
+        }
     }
 
     /// Turns the outcome of `send` into an [`Answer`] or an error.

@@ -14,10 +14,11 @@ pub struct KuboOptions {
     pub authorization: Option<Secret>,
     /// Limit for opening a TCP connection to the node.
     pub connect_timeout_ms: u64,
-    /// Limit for the node's first byte after a request was sent (after an upload finished), and
-    /// between two chunks of a streamed answer.
+    /// Limit for the node's first byte after a request without a body was sent, and between two
+    /// chunks of a streamed answer.
     pub first_byte_timeout_ms: u64,
-    /// Limit for a whole call whose answer is read in full (not for streamed content).
+    /// Limit for a whole call whose answer is read in full (not for streamed content), and for
+    /// the node's answer after an upload (`add`, `block/put`, `dag/put`, `dag/import`) ended.
     pub total_timeout_ms: u64,
     /// Retries of idempotent reads after a connection failure or a 502/503/504.
     pub retries: u32,
