@@ -71,10 +71,15 @@ pub trait Backend: Send + Sync + 'static {
 
     /// Stores a dag-json document under `store_codec`; returns its CID.
     async fn dag_put(&self, dag_json: Bytes, options: DagPutOptions) -> Result<Cid, BackendError>;
-    /// The node at `path`, rendered as dag-json.
-    async fn dag_get(&self, path: &ContentPath) -> Result<serde_json::Value, BackendError>;
-    /// The last CID on `path` and the path left inside that node.
-    async fn dag_resolve(&self, path: &ContentPath) -> Result<DagResolved, BackendError>;
+    /// The node at `path`, rendered as dag-json. By default walked over [`Self::block_get`]
+    /// ([`ipld::walk_path`]), so the path semantics are the same on every backend.
+    async fn dag_get(&self, path: &ContentPath) -> Result<serde_json::Value, BackendError> {
+        ipld::dag_get(path, |cid| async move { self.block_get(&cid).await }).await
+    }
+    /// The last CID on `path` and the path left inside that node (walked like `dag_get`).
+    async fn dag_resolve(&self, path: &ContentPath) -> Result<DagResolved, BackendError> {
+        ipld::dag_resolve(path, |cid| async move { self.block_get(&cid).await }).await
+    }
 
     async fn name_publish(
         &self,

@@ -10,7 +10,6 @@ use super::{AppState, Result, envelope};
 use crate::backend::{AddOptions, Added, BackendError, ByteStream};
 use crate::unixfs::ImportOptions;
 use actix_multipart::Multipart;
-use actix_web::http::header;
 use actix_web::{HttpRequest, HttpResponse, web};
 use bytes::Bytes;
 use futures_util::{Stream, StreamExt};
@@ -82,14 +81,6 @@ fn options(args: &Args, file_name: Option<String>) -> Result<AddOptions> {
     })
 }
 
-fn content_type(req: &HttpRequest) -> String {
-    req.headers()
-        .get(header::CONTENT_TYPE)
-        .and_then(|v| v.to_str().ok())
-        .unwrap_or("")
-        .to_ascii_lowercase()
-}
-
 async fn handle(
     req: HttpRequest,
     payload: web::Payload,
@@ -98,14 +89,8 @@ async fn handle(
     accept: Accept,
 ) -> Result<HttpResponse> {
     let limit = state.settings.limits.max_upload_bytes;
-    let declared = req
-        .headers()
-        .get(header::CONTENT_LENGTH)
-        .and_then(|v| v.to_str().ok()?.parse::<u64>().ok());
-    if declared.is_some_and(|n| n > limit) {
-        return Err(ApiError::too_large(limit));
-    }
-    let ctype = content_type(&req);
+    super::request::reject_declared_over(&req, limit)?;
+    let ctype = super::request::content_type(&req);
     let multipart = ctype.starts_with("multipart/form-data");
     let json = !multipart && is_json(&req) && !ctype.is_empty();
     let raw = ctype.starts_with("application/octet-stream");
@@ -291,13 +276,7 @@ pub async fn to_ipfs(
     state: web::Data<AppState>,
 ) -> Result<HttpResponse> {
     let limit = state.settings.limits.max_upload_bytes;
-    let declared = req
-        .headers()
-        .get(header::CONTENT_LENGTH)
-        .and_then(|v| v.to_str().ok()?.parse::<u64>().ok());
-    if declared.is_some_and(|n| n > limit) {
-        return Err(ApiError::too_large(limit));
-    }
+    super::request::reject_declared_over(&req, limit)?;
     let opts = options(&Args::query_only(query.into_inner()), None)?;
     let added = add_stream(payload, opts, &state, limit).await?;
     Ok(render(&req, &state, &added))

@@ -32,12 +32,7 @@ pub async fn put(
     query: web::Query<HashMap<String, String>>,
     state: web::Data<AppState>,
 ) -> Result<HttpResponse> {
-    let ctype = req
-        .headers()
-        .get(header::CONTENT_TYPE)
-        .and_then(|v| v.to_str().ok())
-        .unwrap_or("")
-        .to_ascii_lowercase();
+    let ctype = super::request::content_type(&req);
     let (data, args) = if ctype.starts_with("multipart/form-data") {
         (
             read_multipart(&req, payload).await?,

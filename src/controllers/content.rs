@@ -8,7 +8,7 @@ use crate::backend::{BackendError, ContentPath};
 use crate::models::ipfs::{IpfsModel, ReadPlan, SNIFF_LEN, sniff_content_type};
 use crate::persistence::tiered::Tier;
 use actix_web::body::SizedStream;
-use actix_web::http::{Method, StatusCode, header};
+use actix_web::http::{StatusCode, header};
 use actix_web::{HttpRequest, HttpResponse, HttpResponseBuilder, web};
 use bytes::Bytes;
 use futures_util::{StreamExt, TryStreamExt};
@@ -51,13 +51,7 @@ pub async fn cat_tail(
     query: web::Query<HashMap<String, String>>,
     state: web::Data<AppState>,
 ) -> Result<HttpResponse> {
-    if req.method() != Method::GET && req.method() != Method::HEAD {
-        return Err(ApiError::new(
-            StatusCode::METHOD_NOT_ALLOWED,
-            "method_not_allowed",
-            format!("{} is not allowed on {}", req.method(), req.path()),
-        ));
-    }
+    super::request::require_get_or_head(&req)?;
     let path = req
         .match_info()
         .unprocessed()

@@ -101,23 +101,11 @@ pub async fn import(
     query: web::Query<HashMap<String, String>>,
     state: web::Data<AppState>,
 ) -> Result<HttpResponse> {
-    use actix_web::http::header;
     let args = Args::query_only(query.into_inner());
     let pin = args.bool(&["pin-roots", "pin_roots"], true)?;
     let limit = state.settings.limits.max_upload_bytes;
-    let declared = req
-        .headers()
-        .get(header::CONTENT_LENGTH)
-        .and_then(|v| v.to_str().ok()?.parse::<u64>().ok());
-    if declared.is_some_and(|n| n > limit) {
-        return Err(ApiError::too_large(limit));
-    }
-    let ctype = req
-        .headers()
-        .get(header::CONTENT_TYPE)
-        .and_then(|v| v.to_str().ok())
-        .unwrap_or("")
-        .to_ascii_lowercase();
+    super::request::reject_declared_over(&req, limit)?;
+    let ctype = super::request::content_type(&req);
     let backend = state.model.backend();
     let imported = if ctype.starts_with("multipart/form-data") {
         let mut parts = actix_multipart::Multipart::new(req.headers(), payload.into_inner());

@@ -23,7 +23,7 @@ use crate::models::ipfs::{DirEntry, Entry, OpenFile, SNIFF_LEN, sniff_content_ty
 use crate::models::range::{self, ByteRange};
 use crate::persistence::tiered::Tier;
 use actix_web::body::SizedStream;
-use actix_web::http::{Method, StatusCode, header};
+use actix_web::http::{StatusCode, header};
 use actix_web::{HttpRequest, HttpResponse, web};
 use bytes::Bytes;
 use cid::Cid;
@@ -65,13 +65,7 @@ pub async fn ipfs_path(
     query: web::Query<HashMap<String, String>>,
     state: web::Data<AppState>,
 ) -> Result<HttpResponse> {
-    if req.method() != Method::GET && req.method() != Method::HEAD {
-        return Err(ApiError::new(
-            StatusCode::METHOD_NOT_ALLOWED,
-            "method_not_allowed",
-            format!("{} is not allowed on {}", req.method(), req.path()),
-        ));
-    }
+    super::request::require_get_or_head(&req)?;
     let tail = req.match_info().unprocessed().trim_start_matches('/');
     let path: ContentPath = tail.parse()?;
     match requested_format(&req, &query)? {
@@ -185,13 +179,7 @@ enum TypeFrom {
 /// detected from its bytes (video, audio, image), for `<video>`/`<audio>` elements to play
 /// and seek. Streams; never buffers the whole file.
 pub async fn stream_media(req: HttpRequest, state: web::Data<AppState>) -> Result<HttpResponse> {
-    if req.method() != Method::GET && req.method() != Method::HEAD {
-        return Err(ApiError::new(
-            StatusCode::METHOD_NOT_ALLOWED,
-            "method_not_allowed",
-            format!("{} is not allowed on {}", req.method(), req.path()),
-        ));
-    }
+    super::request::require_get_or_head(&req)?;
     let path: ContentPath = req
         .match_info()
         .unprocessed()
@@ -219,13 +207,7 @@ pub async fn ipns_path(
     query: web::Query<HashMap<String, String>>,
     state: web::Data<AppState>,
 ) -> Result<HttpResponse> {
-    if req.method() != Method::GET && req.method() != Method::HEAD {
-        return Err(ApiError::new(
-            StatusCode::METHOD_NOT_ALLOWED,
-            "method_not_allowed",
-            format!("{} is not allowed on {}", req.method(), req.path()),
-        ));
-    }
+    super::request::require_get_or_head(&req)?;
     let tail = req.match_info().unprocessed().trim_start_matches('/');
     let (name, rest) = tail.split_once('/').unwrap_or((tail, ""));
     if name.is_empty() {

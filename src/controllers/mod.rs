@@ -19,6 +19,7 @@ pub mod name;
 pub mod node;
 pub mod params;
 pub mod pin;
+pub mod request;
 pub mod system;
 
 use crate::config::Settings;

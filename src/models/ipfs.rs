@@ -198,9 +198,15 @@ impl IpfsModel {
         if file.size > self.cache.max_object_bytes() {
             return Ok(Entry::File(file, None, Tier::Backend));
         }
+        let (data, tier) = self.cache_whole(file.cid).await?;
+        Ok(Entry::File(file, Some(data), tier))
+    }
+
+    /// A whole file from the cache tiers, or read once from the backend and cached (concurrent
+    /// misses share the read).
+    async fn cache_whole(&self, cid: Cid) -> Result<(Bytes, Tier), BackendError> {
         let node = self.backend.clone();
-        let cid = file.cid;
-        let (data, tier) = self
+        Ok(self
             .cache
             .get_or_fetch(&cid, || async move {
                 let parts: Vec<Bytes> = node
@@ -210,8 +216,7 @@ impl IpfsModel {
                     .await?;
                 Ok(Bytes::from(parts.concat()))
             })
-            .await?;
-        Ok(Entry::File(file, Some(data), tier))
+            .await?)
     }
 
     /// The entries of a UnixFS directory, from its block (names, CIDs, cumulative sizes).
@@ -310,18 +315,7 @@ impl IpfsModel {
             .hottest(memory_limit, self.cache.max_object_bytes());
         let mut report = PrewarmReport::default();
         for (cid, size) in hottest.into_iter().rev() {
-            let node = self.backend.clone();
-            let fetched = self
-                .cache
-                .get_or_fetch(&cid, || async move {
-                    let parts: Vec<Bytes> = node
-                        .cat(&ContentPath::new(cid), 0, None)
-                        .await?
-                        .try_collect()
-                        .await?;
-                    Ok(Bytes::from(parts.concat()))
-                })
-                .await;
+            let fetched = self.cache_whole(cid).await;
             match fetched {
                 Ok((_, Tier::Memory)) => {}
                 Ok(_) => {
@@ -330,7 +324,7 @@ impl IpfsModel {
                 }
                 Err(e) => {
                     report.failed += 1;
-                    tracing::warn!(%cid, error = %BackendError::from(e), "pre-warm skipped a CID");
+                    tracing::warn!(%cid, error = %e, "pre-warm skipped a CID");
                 }
             }
         }

@@ -8,7 +8,7 @@
 //! Where js-ipfs (the node the tests run) differs from Kubo, both are handled: the dialect is
 //! read from the node's `AgentVersion` once; `block/put` then uses js-ipfs's `format`/`version`
 //! instead of Kubo's `cid-codec`, and `routing/*` falls back to `dht/*` when the node does
-//! not know it. `dag get`/`dag resolve` are evaluated here over the node's blocks
+//! not know it. `dag get`/`dag resolve` use the trait's default walk over the node's blocks
 //! ([`crate::backend::ipld`]), because js-ipfs's own `dag/get` fails on dag-pb nodes.
 //! Every CID the node returns for `block put` is checked against the one computed here.
 //!
@@ -451,14 +451,6 @@ impl Backend for KuboBackend {
         let body = self.upload_small("dag/put", &query, dag_json).await?;
         let put: wire::DagPut = wire::parse("dag/put", &body)?;
         wire::cid("dag/put", &put.cid.cid)
-    }
-
-    async fn dag_get(&self, path: &ContentPath) -> Result<serde_json::Value, BackendError> {
-        ipld::dag_get(path, |cid| async move { self.block_get(&cid).await }).await
-    }
-
-    async fn dag_resolve(&self, path: &ContentPath) -> Result<DagResolved, BackendError> {
-        ipld::dag_resolve(path, |cid| async move { self.block_get(&cid).await }).await
     }
 
     async fn name_publish(

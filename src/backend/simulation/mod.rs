@@ -605,14 +605,6 @@ impl Backend for SimulationBackend {
         .await
     }
 
-    async fn dag_get(&self, path: &ContentPath) -> Result<serde_json::Value, BackendError> {
-        ipld::dag_get(path, |cid| async move { self.block_get(&cid).await }).await
-    }
-
-    async fn dag_resolve(&self, path: &ContentPath) -> Result<DagResolved, BackendError> {
-        ipld::dag_resolve(path, |cid| async move { self.block_get(&cid).await }).await
-    }
-
     async fn name_publish(
         &self,
         value: &str,
