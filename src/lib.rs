@@ -4,11 +4,13 @@
 //! (an IPFS node behind one trait). [`unixfs`] is the shared importer/reader; [`startup`] wires
 //! everything and owns the route table.
 
+pub mod alloc;
 pub mod backend;
 pub mod bench;
 pub mod cli;
 pub mod config;
 pub mod controllers;
+pub mod fuzz_checks;
 pub mod models;
 pub mod persistence;
 pub mod startup;

@@ -1,5 +1,5 @@
 //! The tier workloads, each as a pair of one-operation closures: ours, and the raw crate
-//! underneath doing the same work (`lru`, `sled`, `parquet`/`arrow`). Our tiers are built as the
+//! underneath doing the same work (`lru`, plain files through `std::fs`, `parquet`/`arrow`). Our tiers are built as the
 //! service builds them (heat-driven eviction through a metadata store). Criterion
 //! (`benches/tiers.rs`) and `ipfs-mcp bench` time the same closures, so their ratios agree.
 
@@ -31,7 +31,7 @@ pub struct Workload {
     /// Payload bytes one operation moves (0 when not meaningful).
     pub bytes_per_op: u64,
     pub ours: Op,
-    /// What `raw` runs: `lru`, `sled`, `parquet`.
+    /// What `raw` runs: `lru`, `fs`, `parquet`.
     pub raw_name: &'static str,
     pub raw: Op,
     /// Heavy workloads (whole-table flushes and scans) need fewer samples.
@@ -86,13 +86,28 @@ fn service_ranker() -> crate::persistence::Ranker {
     Arc::new(move |cids: &[Cid]| store.ranks(cids))
 }
 
-fn sled_tree(dir: &Path, name: &str) -> sled::Tree {
-    sled::Config::new()
-        .path(dir.join(name))
-        .cache_capacity(16 * 1024 * 1024)
-        .open()
-        .and_then(|db| db.open_tree("objects"))
-        .expect("open sled")
+/// The raw reference for the disk tier: each object as a plain file, written and read with
+/// `std::fs` (no header, no checksum, no index).
+struct RawFiles(PathBuf);
+
+impl RawFiles {
+    fn new(dir: &Path) -> Self {
+        let d = dir.join("raw");
+        std::fs::create_dir_all(&d).expect("create raw dir");
+        Self(d)
+    }
+    fn path(&self, cid: &Cid) -> PathBuf {
+        self.0.join(cid.to_string())
+    }
+    fn put(&self, cid: &Cid, data: &[u8]) {
+        std::fs::write(self.path(cid), data).expect("write raw file");
+    }
+    fn get(&self, cid: &Cid) -> Vec<u8> {
+        std::fs::read(self.path(cid)).expect("read raw file")
+    }
+    fn remove(&self, cid: &Cid) {
+        let _ = std::fs::remove_file(self.path(cid));
+    }
 }
 
 fn memory_get(size: usize) -> Workload {
@@ -150,14 +165,13 @@ fn disk_get(size: usize, dir: &Path) -> Workload {
     let ours = DiskTier::open(&dir.join("ours"), u64::MAX)
         .expect("open disk tier")
         .with_ranker(service_ranker());
-    let raw = sled_tree(dir, "raw");
+    let raw = RawFiles::new(dir);
     for (c, d) in &objs {
         ours.put(*c, d.clone()).unwrap();
-        raw.insert(c.to_bytes(), &d[..]).unwrap();
+        raw.put(c, d);
     }
     let keys: Vec<Cid> = objs.iter().map(|o| o.0).collect();
-    let raw_keys: Vec<Vec<u8>> = keys.iter().map(Cid::to_bytes).collect();
-    let (mut k1, mut k2) = (rotate(keys), rotate(raw_keys));
+    let (mut k1, mut k2) = (rotate(keys.clone()), rotate(keys));
     Workload {
         name: "disk/get".into(),
         param: size_label(size),
@@ -165,30 +179,26 @@ fn disk_get(size: usize, dir: &Path) -> Workload {
         ours: Box::new(move || {
             black_box(ours.get(&k1()).unwrap());
         }),
-        raw_name: "sled",
+        raw_name: "fs",
         raw: Box::new(move || {
-            black_box(raw.get(k2()).unwrap());
+            black_box(raw.get(&k2()));
         }),
         heavy: false,
     }
 }
 
 /// Puts into a full tier: each stores one object and evicts the oldest. The raw reference
-/// does the same two sled operations (insert the new key, remove the one `fits` puts ago).
+/// does the same two file operations (write the new object, remove the one `fits` puts ago).
 fn disk_put(size: usize, dir: &Path) -> Workload {
     let fits = 32;
     let objs = objects(size, fits * 2);
     let ours = DiskTier::open(&dir.join("ours"), (fits * size) as u64)
         .expect("open disk tier")
         .with_ranker(service_ranker());
-    let raw = sled_tree(dir, "raw");
-    let raw_objs: Vec<(Vec<u8>, Bytes)> = objs
-        .iter()
-        .map(|(c, d)| (c.to_bytes(), d.clone()))
-        .collect();
-    let (mut o1, mut o2) = (rotate(objs), rotate(raw_objs.clone()));
+    let raw = RawFiles::new(dir);
+    let (mut o1, mut o2) = (rotate(objs.clone()), rotate(objs.clone()));
     // the key evicted by each put: the one inserted `fits` puts earlier
-    let mut evict = rotate(raw_objs);
+    let mut evict = rotate(objs);
     for _ in 0..fits {
         evict();
     }
@@ -200,11 +210,11 @@ fn disk_put(size: usize, dir: &Path) -> Workload {
             let (c, d) = o1();
             black_box(ours.put(c, d).unwrap());
         }),
-        raw_name: "sled",
+        raw_name: "fs",
         raw: Box::new(move || {
-            let (k, d) = o2();
-            black_box(raw.insert(k, &d[..]).unwrap());
-            black_box(raw.remove(evict().0).unwrap());
+            let (c, d) = o2();
+            raw.put(&c, &d);
+            raw.remove(&evict().0);
         }),
         heavy: false,
     }
@@ -274,9 +284,9 @@ fn promotion(size: usize, dir: &Path) -> Workload {
         Some(disk),
         u64::MAX,
     );
-    let raw_disk = sled_tree(dir, "raw");
+    let raw_disk = RawFiles::new(dir);
     for (c, d) in &objs {
-        raw_disk.insert(c.to_bytes(), &d[..]).unwrap();
+        raw_disk.put(c, d);
     }
     let mut raw_mem: LruCache<Cid, Bytes> = LruCache::new(std::num::NonZeroUsize::MIN);
     let keys: Vec<Cid> = objs.iter().map(|o| o.0).collect();
@@ -290,11 +300,11 @@ fn promotion(size: usize, dir: &Path) -> Workload {
             debug_assert_eq!(tier, Tier::Disk);
             black_box(tier);
         }),
-        raw_name: "sled+lru",
+        raw_name: "fs+lru",
         raw: Box::new(move || {
             let c = k2();
-            let v = raw_disk.get(c.to_bytes()).unwrap().expect("stored");
-            black_box(raw_mem.push(c, Bytes::from_owner(v)));
+            let v = raw_disk.get(&c);
+            black_box(raw_mem.push(c, Bytes::from(v)));
         }),
         heavy: false,
     }

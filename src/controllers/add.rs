@@ -140,35 +140,20 @@ async fn add_multipart(
     limit: u64,
 ) -> Result<Added> {
     let mut parts = Multipart::new(req.headers(), payload.into_inner());
-    // Find the file part; other parts (Kubo clients send none) are skipped.
-    let field = loop {
-        match parts.next().await {
-            None => return Err(ApiError::missing_field("file")),
-            Some(Err(e)) => {
-                return Err(ApiError::new(
-                    actix_web::http::StatusCode::BAD_REQUEST,
-                    "malformed_multipart",
-                    format!("malformed multipart body: {e}"),
-                ));
-            }
-            Some(Ok(field)) => {
-                let file_name = field
-                    .content_disposition()
-                    .and_then(|cd| cd.get_filename())
-                    .map(str::to_owned);
-                if field.name() == Some("file") || file_name.is_some() {
-                    break field;
-                }
-            }
-        }
+    let field = super::multipart::first_file(&mut parts).await?;
+    let file_name = match field.content_disposition().and_then(|cd| cd.get_filename()) {
+        Some(raw) => crate::unixfs::options::upload_name(raw)
+            .map_err(|e| ApiError::bad_request(e.to_string()))?,
+        None => None,
     };
-    let file_name = field
-        .content_disposition()
-        .and_then(|cd| cd.get_filename())
-        .filter(|n| !n.is_empty())
-        .map(|n| n.rsplit('/').next().unwrap_or(n).to_owned());
     let opts = options(&Args::query_only(query.clone()), file_name)?;
-    add_stream(field, opts, state, limit).await
+    add_stream(
+        super::multipart::file_then_end(parts, field),
+        opts,
+        state,
+        limit,
+    )
+    .await
 }
 
 async fn add_from_json(
@@ -223,48 +208,100 @@ where
     E: std::fmt::Display + std::fmt::Debug,
 {
     let (pump, input) = pumped(source, limit);
-    let (_, added) = futures_util::join!(pump, state.model.add(input, opts));
-    Ok(added?)
+    Ok(drive(pump, state.model.add(input, opts)).await?)
+}
+
+/// Runs a [`pumped`] body alongside the work that consumes it. A body that fails (malformed
+/// chunked encoding, a client that stops mid-way, over the limit) is answered at once with its
+/// error: actix closes a connection whose body it cannot parse right after the poll in which it
+/// noticed, so an answer that waited for the consumer to wind down would never be sent.
+pub async fn drive<T>(
+    pump: impl std::future::Future<Output = std::result::Result<(), BackendError>>,
+    work: impl std::future::Future<Output = std::result::Result<T, BackendError>>,
+) -> std::result::Result<T, BackendError> {
+    use futures_util::future::{Either, select};
+    let (pump, work) = (std::pin::pin!(pump), std::pin::pin!(work));
+    match select(pump, work).await {
+        Either::Left((Err(e), _)) => Err(e),
+        Either::Left((Ok(()), work)) => work.await,
+        Either::Right((result, _)) => result,
+    }
 }
 
 /// Turns a (non-`Send`) actix body stream into a [`ByteStream`] the model can hand to the
-/// backend, enforcing `limit` (a `TooLarge` item, 413). The returned future moves the bytes
-/// and must run alongside whatever consumes the stream (bounded: backpressure is preserved).
-pub fn pumped<S, E>(source: S, limit: u64) -> (impl std::future::Future<Output = ()>, ByteStream)
+/// backend, enforcing `limit` (413). The returned future moves the bytes and must run alongside
+/// whatever consumes the stream (see [`drive`]; bounded: backpressure is preserved). It ends
+/// with the body's first error; the stream then yields an error too, so a consumer can never
+/// mistake a body cut short for a whole one, whichever of the two notices first.
+pub fn pumped<S, E>(
+    source: S,
+    limit: u64,
+) -> (
+    impl std::future::Future<Output = std::result::Result<(), BackendError>>,
+    ByteStream,
+)
 where
     S: Stream<Item = std::result::Result<Bytes, E>> + Unpin,
     E: std::fmt::Display + std::fmt::Debug,
 {
     let (tx, rx) =
         tokio::sync::mpsc::channel::<std::result::Result<Bytes, BackendError>>(PUMP_DEPTH);
+    let whole = std::sync::Arc::new(std::sync::atomic::AtomicBool::new(false));
+    let seen_whole = whole.clone();
     let pump = async move {
         let mut source = source;
         let mut seen: u64 = 0;
-        while let Some(item) = source.next().await {
-            let item = match item {
-                Ok(bytes) => {
-                    seen += bytes.len() as u64;
-                    if seen > limit {
-                        Err(BackendError::TooLarge { limit })
-                    } else {
-                        Ok(bytes)
-                    }
+        loop {
+            let failure = match source.next().await {
+                None => {
+                    whole.store(true, std::sync::atomic::Ordering::Release);
+                    return Ok(());
                 }
-                Err(e) => Err(BackendError::Input(format!("{e} ({e:?})"))),
+                Some(Ok(bytes)) => {
+                    seen += bytes.len() as u64;
+                    if seen <= limit {
+                        if tx.send(Ok(bytes)).await.is_err() {
+                            // the consumer stopped reading: its own result says why
+                            return Ok(());
+                        }
+                        continue;
+                    }
+                    BackendError::TooLarge { limit }
+                }
+                Some(Err(e)) => BackendError::Input(format!("{e} ({e:?})")),
             };
-            let failed = item.is_err();
-            if tx.send(item).await.is_err() || failed {
-                break;
-            }
+            let _ = tx.try_send(Err(failure.clone()));
+            return Err(failure);
         }
     };
-    (pump, tokio_stream_from(rx))
+    (pump, stream_from(rx, seen_whole))
 }
 
-fn tokio_stream_from(
+/// The channel's items; its end is an end only if the pump saw the body's end.
+fn stream_from(
     mut rx: tokio::sync::mpsc::Receiver<std::result::Result<Bytes, BackendError>>,
+    whole: std::sync::Arc<std::sync::atomic::AtomicBool>,
 ) -> ByteStream {
-    futures_util::stream::poll_fn(move |cx| rx.poll_recv(cx)).boxed()
+    let mut ended = false;
+    futures_util::stream::poll_fn(move |cx| {
+        if ended {
+            return std::task::Poll::Ready(None);
+        }
+        match rx.poll_recv(cx) {
+            std::task::Poll::Ready(None) => {
+                ended = true;
+                if whole.load(std::sync::atomic::Ordering::Acquire) {
+                    std::task::Poll::Ready(None)
+                } else {
+                    std::task::Poll::Ready(Some(Err(BackendError::Input(
+                        "the request body ended before it was complete".into(),
+                    ))))
+                }
+            }
+            other => other,
+        }
+    })
+    .boxed()
 }
 
 /// `POST stream/to-ipfs`: the raw request body, of any size and any content type, streamed

@@ -17,6 +17,8 @@ use std::collections::HashMap;
 
 /// Largest block body we read (Kubo's block limit is 1 MiB; the backend enforces that).
 const MAX_BLOCK_BODY: usize = 2 * 1024 * 1024;
+/// Room for a multipart body's boundaries and part headers around the block.
+const MULTIPART_OVERHEAD: usize = 64 * 1024;
 
 fn render(req: &HttpRequest, state: &AppState, stat: &BlockStat) -> HttpResponse {
     envelope::ok(
@@ -33,12 +35,20 @@ pub async fn put(
     state: web::Data<AppState>,
 ) -> Result<HttpResponse> {
     let ctype = super::request::content_type(&req);
+    let json = is_json(&req) && !ctype.is_empty();
+    let declared_limit = if json {
+        state.settings.limits.max_json_bytes as u64
+    } else {
+        (MAX_BLOCK_BODY + MULTIPART_OVERHEAD) as u64
+    };
+    // before reading a byte (and before actix sends `100 Continue`)
+    super::request::reject_declared_over(&req, declared_limit)?;
     let (data, args) = if ctype.starts_with("multipart/form-data") {
         (
             read_multipart(&req, payload).await?,
             Args::query_only(query.into_inner()),
         )
-    } else if is_json(&req) && !ctype.is_empty() {
+    } else if json {
         let body = read_limited(payload, state.settings.limits.max_json_bytes).await?;
         let args = Args::from_request(&req, &body, query.into_inner())?;
         use base64::Engine;
@@ -87,35 +97,35 @@ pub async fn put(
     Ok(render(&req, &state, &stat))
 }
 
+/// The block from a multipart body: its one file (or `data`) part, in a well-formed body.
 async fn read_multipart(req: &HttpRequest, payload: web::Payload) -> Result<Bytes> {
+    use super::multipart::{malformed, rest_is_empty, skip};
     let mut parts = Multipart::new(req.headers(), payload.into_inner());
-    let malformed = |e: actix_multipart::MultipartError| {
-        ApiError::new(
-            actix_web::http::StatusCode::BAD_REQUEST,
-            "malformed_multipart",
-            format!("malformed multipart body: {e}"),
-        )
-    };
-    while let Some(field) = parts.next().await {
-        let mut field = field.map_err(malformed)?;
-        let is_data = matches!(field.name(), Some("file" | "data"))
-            || field
-                .content_disposition()
-                .and_then(|cd| cd.get_filename())
-                .is_some();
-        let mut buf = BytesMut::new();
-        while let Some(chunk) = field.next().await {
-            let chunk = chunk.map_err(malformed)?;
-            if buf.len() + chunk.len() > MAX_BLOCK_BODY {
-                return Err(ApiError::too_large(MAX_BLOCK_BODY as u64));
+    let mut field = loop {
+        match parts.next().await {
+            None => return Err(ApiError::missing_field("file")),
+            Some(Err(e)) => return Err(malformed(e)),
+            Some(Ok(mut field)) => {
+                if super::multipart::is_file(&field) || field.name() == Some("data") {
+                    break field;
+                }
+                skip(&mut field).await.map_err(malformed)?;
             }
-            buf.extend_from_slice(&chunk);
         }
-        if is_data {
-            return Ok(buf.freeze());
+    };
+    let mut buf = BytesMut::new();
+    while let Some(chunk) = field.next().await {
+        let chunk = chunk.map_err(malformed)?;
+        if buf.len() + chunk.len() > MAX_BLOCK_BODY {
+            return Err(ApiError::too_large(MAX_BLOCK_BODY as u64));
         }
+        buf.extend_from_slice(&chunk);
     }
-    Err(ApiError::missing_field("file"))
+    drop(field);
+    rest_is_empty(&mut parts)
+        .await
+        .map_err(ApiError::bad_request)?;
+    Ok(buf.freeze())
 }
 
 pub async fn get(

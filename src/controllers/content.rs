@@ -6,6 +6,7 @@ use super::params::Args;
 use super::{AppState, Result, envelope};
 use crate::backend::{BackendError, ContentPath};
 use crate::models::ipfs::{IpfsModel, ReadPlan, SNIFF_LEN, sniff_content_type};
+use crate::models::range;
 use crate::persistence::tiered::Tier;
 use actix_web::body::SizedStream;
 use actix_web::http::{StatusCode, header};
@@ -144,19 +145,15 @@ async fn cat(
     Ok(res.body(SizedStream::new(length, body)))
 }
 
+/// Kubo's `?offset=&length=` as a `Range` header value (saturating: an offset past the end is
+/// a 416, never a wrapped range).
 fn offset_length_as_range(args: &Args) -> Result<Option<String>> {
     let offset = args.u64(&["offset"])?;
     let length = args.u64(&["length"])?;
-    Ok(match (offset, length) {
-        (None, None) => None,
-        (_, Some(0)) => return Err(ApiError::bad_request("length must be positive")),
-        (o, Some(l)) => Some(format!(
-            "bytes={}-{}",
-            o.unwrap_or(0),
-            o.unwrap_or(0) + l - 1
-        )),
-        (Some(o), None) => Some(format!("bytes={o}-")),
-    })
+    if length == Some(0) {
+        return Err(ApiError::bad_request("length must be positive"));
+    }
+    Ok(range::from_offset_length(offset, length).map(|spec| spec.to_string()))
 }
 
 /// `POST ipfs/cat {cid, offset?, length?}`: small files inline.

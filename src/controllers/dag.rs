@@ -7,7 +7,6 @@ use super::{AppState, Result, envelope};
 use crate::backend::{ContentPath, DagPutOptions, codec_from_name};
 use crate::models::car;
 use actix_web::{HttpRequest, HttpResponse, web};
-use futures_util::StreamExt;
 use serde_json::json;
 use std::collections::HashMap;
 
@@ -109,24 +108,15 @@ pub async fn import(
     let backend = state.model.backend();
     let imported = if ctype.starts_with("multipart/form-data") {
         let mut parts = actix_multipart::Multipart::new(req.headers(), payload.into_inner());
-        let field = match parts.next().await {
-            Some(Ok(field)) => field,
-            Some(Err(e)) => {
-                return Err(ApiError::new(
-                    actix_web::http::StatusCode::BAD_REQUEST,
-                    "malformed_multipart",
-                    format!("malformed multipart body: {e}"),
-                ));
-            }
-            None => return Err(ApiError::missing_field("file")),
-        };
-        let (pump, input) = super::add::pumped(field, limit);
-        futures_util::join!(pump, car::import(&*backend, input, pin)).1?
+        let field = super::multipart::first_file(&mut parts).await?;
+        let body = super::multipart::file_then_end(parts, field);
+        let (pump, input) = super::add::pumped(body, limit);
+        super::add::drive(pump, car::import(&*backend, input, pin)).await?
     } else if ctype.starts_with("application/vnd.ipld.car")
         || ctype.starts_with("application/octet-stream")
     {
         let (pump, input) = super::add::pumped(payload, limit);
-        futures_util::join!(pump, car::import(&*backend, input, pin)).1?
+        super::add::drive(pump, car::import(&*backend, input, pin)).await?
     } else {
         return Err(ApiError::unsupported_media(
             "expected application/vnd.ipld.car, application/octet-stream or multipart/form-data",

@@ -20,7 +20,7 @@ use super::{AppState, Result};
 use crate::backend::{BackendError, BackendKind, ByteStream, ContentPath};
 use crate::models::car::{self, DagScope, EntityBytes, ExportOptions};
 use crate::models::ipfs::{DirEntry, Entry, OpenFile, SNIFF_LEN, sniff_content_type};
-use crate::models::range::{self, ByteRange};
+use crate::models::range::{self, ByteRange, RangePlan};
 use crate::persistence::tiered::Tier;
 use actix_web::body::SizedStream;
 use actix_web::http::{StatusCode, header};
@@ -504,23 +504,16 @@ async fn respond(
     content_type: &str,
     headers: Vec<(header::HeaderName, String)>,
 ) -> Result<HttpResponse> {
-    let specs = req
+    let header_value = req
         .headers()
         .get(header::RANGE)
-        .and_then(|v| v.to_str().ok())
-        .and_then(range::parse);
-    let ranges: Option<Vec<ByteRange>> = specs.map(|specs| {
-        specs
-            .into_iter()
-            .filter_map(|s| range::resolve(s, size))
-            .collect()
-    });
+        .and_then(|v| v.to_str().ok());
     let mut res = HttpResponse::Ok();
     for h in headers {
         res.insert_header(h);
     }
-    match ranges.as_deref() {
-        None => {
+    match range::plan(header_value, size) {
+        RangePlan::Full => {
             let all = ByteRange {
                 start: 0,
                 end: size.saturating_sub(1),
@@ -531,7 +524,7 @@ async fn respond(
             let body = source.read(state, all).await?;
             Ok(res.body(SizedStream::new(size, body)))
         }
-        Some([]) => {
+        RangePlan::Unsatisfiable => {
             let err = ApiError::new(
                 StatusCode::RANGE_NOT_SATISFIABLE,
                 "range_not_satisfiable",
@@ -544,19 +537,19 @@ async fn respond(
             );
             Ok(res)
         }
-        Some([one]) => {
+        RangePlan::Single(one) => {
             res.status(StatusCode::PARTIAL_CONTENT).insert_header((
                 header::CONTENT_RANGE,
                 format!("bytes {}-{}/{size}", one.start, one.end),
             ));
-            let body = source.read(state, *one).await?;
+            let body = source.read(state, one).await?;
             Ok(res.body(SizedStream::new(one.len(), body)))
         }
-        Some(many) => {
+        RangePlan::Multi(many) => {
             let boundary = format!("ipfs-mcp-{}", uuid::Uuid::new_v4().simple());
             let mut total = 0u64;
             let mut parts: Vec<ByteStream> = Vec::new();
-            for r in many {
+            for r in &many {
                 let head = Bytes::from(format!(
                     "--{boundary}\r\nContent-Type: {content_type}\r\n\
                      Content-Range: bytes {}-{}/{size}\r\n\r\n",

@@ -71,7 +71,10 @@ pub async fn observe(
         .and_then(|v| v.to_str().ok()?.parse().ok())
         .unwrap_or(0);
 
-    let res = next.call(req).await?;
+    let in_flight = state.model.stats.start();
+    let res = next.call(req).await;
+    drop(in_flight);
+    let res = res?;
 
     let mut res = json_errors(res, &operation_id);
     let status = res.status();

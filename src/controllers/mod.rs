@@ -15,6 +15,7 @@ pub mod envelope;
 pub mod error;
 pub mod gateway;
 pub mod middleware;
+pub mod multipart;
 pub mod name;
 pub mod node;
 pub mod params;

@@ -29,6 +29,7 @@ pub async fn health(req: HttpRequest, state: web::Data<AppState>) -> Result<Http
             },
             "data_dir": state.model.data_dir().map(|d| d.display().to_string()),
             "isolation": state.settings.server.isolation,
+            "memory": state.model.memory(),
             "storage": {
                 "metadata_rows": metadata.rows,
                 "metadata_last_flush_error": metadata.last_flush_error,
@@ -48,14 +49,6 @@ fn require_debug(state: &AppState) -> Result<()> {
     }
 }
 
-/// Resident memory of this process, from /proc (Linux only).
-fn rss_bytes() -> Option<u64> {
-    let status = std::fs::read_to_string("/proc/self/status").ok()?;
-    let line = status.lines().find(|l| l.starts_with("VmRSS:"))?;
-    let kb: u64 = line.split_whitespace().nth(1)?.parse().ok()?;
-    Some(kb * 1024)
-}
-
 pub async fn debug(req: HttpRequest, state: web::Data<AppState>) -> Result<HttpResponse> {
     require_debug(&state)?;
     Ok(envelope::ok(
@@ -65,7 +58,7 @@ pub async fn debug(req: HttpRequest, state: web::Data<AppState>) -> Result<HttpR
             "settings": state.settings,
             "process": {
                 "pid": std::process::id(),
-                "rss_bytes": rss_bytes(),
+                "rss_bytes": crate::models::memory::rss_bytes(),
                 "uptime_seconds": state.model.uptime().as_secs_f64(),
             },
             "operations_capacity": state.model.operations.capacity(),

@@ -100,7 +100,7 @@ impl EntityBytes {
         let start = at(self.from);
         let end = match self.to {
             None => size,
-            Some(t) => (at(t) + 1).min(size),
+            Some(t) => at(t).saturating_add(1).min(size),
         };
         start..end.max(start)
     }
@@ -261,7 +261,8 @@ async fn file_blocks(
             let mut child_offset = offset;
             let mut children = Vec::new();
             for link in branch.links {
-                let end = child_offset + link.blocksize;
+                // sizes come from the content: a crafted branch must not wrap the offsets
+                let end = child_offset.saturating_add(link.blocksize);
                 if child_offset < range.end && end > range.start {
                     children.push((link.cid, None, child_offset));
                 }

@@ -4,8 +4,9 @@
 //! to date.
 
 use super::health::{HealthStatus, status_of};
+use super::memory::{DISK_INDEX_ENTRY_BYTES, METADATA_ROW_BYTES, MemoryReport, Part, TierMemory};
 use super::operations::OperationLog;
-use super::range::{self, ByteRange, RangeSpec};
+use super::range::{self, ByteRange, RangePlan};
 use super::stats::OperationStats;
 use crate::backend::{
     AddOptions, Added, Backend, BackendError, BackendHealth, ByteStream, ContentPath, NodeKind,
@@ -145,6 +146,27 @@ impl IpfsModel {
     pub async fn health(&self) -> (HealthStatus, BackendHealth) {
         let backend = self.backend.health().await;
         (status_of(&backend), backend)
+    }
+
+    /// What the process's memory is made of (see [`super::memory`]).
+    pub fn memory(&self) -> MemoryReport {
+        let tiers = self.cache.stats();
+        let of = |name: &str| tiers.iter().find(|t| t.tier == name).map(|t| t.usage);
+        let memory = of("memory").unwrap_or_default();
+        let disk_items = of("disk").map_or(0, |u| u.items);
+        let fetches = self.cache.inflight_fetches() as u64;
+        MemoryReport::new(
+            TierMemory {
+                items: memory.items,
+                bytes: memory.bytes,
+                charged_bytes: memory.charged_bytes,
+                limit_bytes: memory.limit_bytes,
+            },
+            Part::of(disk_items, DISK_INDEX_ENTRY_BYTES),
+            Part::of(self.metadata.len() as u64, METADATA_ROW_BYTES),
+            Part::of(fetches, self.cache.max_object_bytes()),
+            self.stats.in_flight(),
+        )
     }
 
     /// Opens a file for reading. A bare CID already cached is answered without the backend;
@@ -362,16 +384,13 @@ impl IpfsModel {
         }
     }
 
-    /// Decides full, partial or 416 for a `Range` header value (already split into specs).
-    /// Several ranges are answered in full for now: RFC 9110 allows ignoring `Range`.
+    /// Decides full, partial or 416 for a `Range` header value. Several ranges are answered in
+    /// full (RFC 9110 allows ignoring `Range`); the path gateway sends multipart instead.
     pub fn plan_read(size: u64, range_header: Option<&str>) -> ReadPlan {
-        let specs: Option<Vec<RangeSpec>> = range_header.and_then(range::parse);
-        match specs.as_deref() {
-            Some([one]) => match range::resolve(*one, size) {
-                Some(range) => ReadPlan::Partial { range, size },
-                None => ReadPlan::Unsatisfiable { size },
-            },
-            _ => ReadPlan::Full { size },
+        match range::plan(range_header, size) {
+            RangePlan::Single(range) => ReadPlan::Partial { range, size },
+            RangePlan::Unsatisfiable => ReadPlan::Unsatisfiable { size },
+            RangePlan::Full | RangePlan::Multi(_) => ReadPlan::Full { size },
         }
     }
 }
@@ -431,9 +450,18 @@ mod tests {
             IpfsModel::plan_read(10, Some("bytes=2-3")),
             ReadPlan::Partial { .. }
         ));
+        // close ranges coalesce into one part
         assert_eq!(
             IpfsModel::plan_read(10, Some("bytes=0-1,3-4")),
-            ReadPlan::Full { size: 10 }
+            ReadPlan::Partial {
+                range: ByteRange { start: 0, end: 4 },
+                size: 10
+            }
+        );
+        // parts far apart: answered whole (ipfs/cat sends no multipart)
+        assert_eq!(
+            IpfsModel::plan_read(1000, Some("bytes=0-1,500-501")),
+            ReadPlan::Full { size: 1000 }
         );
     }
 }

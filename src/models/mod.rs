@@ -6,6 +6,7 @@
 pub mod car;
 pub mod health;
 pub mod ipfs;
+pub mod memory;
 pub mod operations;
 pub mod range;
 pub mod stats;

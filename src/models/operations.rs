@@ -16,6 +16,21 @@ pub struct OperationRecord {
     pub session_id: Option<String>,
 }
 
+/// Longest client-chosen string a record keeps (longer ones end in `...`).
+pub const MAX_FIELD_CHARS: usize = 256;
+
+fn truncate(s: &mut String) {
+    if s.len() > MAX_FIELD_CHARS {
+        let mut cut = MAX_FIELD_CHARS;
+        while !s.is_char_boundary(cut) {
+            cut -= 1;
+        }
+        s.truncate(cut);
+        s.push_str("...");
+        s.shrink_to_fit();
+    }
+}
+
 pub struct OperationLog {
     capacity: usize,
     ring: Mutex<VecDeque<OperationRecord>>,
@@ -29,9 +44,21 @@ impl OperationLog {
         }
     }
 
-    pub fn push(&self, record: OperationRecord) {
+    pub fn push(&self, mut record: OperationRecord) {
         if self.capacity == 0 {
             return;
+        }
+        // client-chosen strings (a path, a session or operation id) are kept short, so the
+        // ring's memory is bounded by its capacity, not by what clients send
+        for field in [
+            &mut record.path,
+            &mut record.operation_id,
+            &mut record.method,
+        ] {
+            truncate(field);
+        }
+        if let Some(s) = record.session_id.as_mut() {
+            truncate(s);
         }
         let mut ring = self.ring.lock();
         if ring.len() == self.capacity {

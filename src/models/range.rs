@@ -9,6 +9,20 @@ pub enum RangeSpec {
     Suffix(u64),
 }
 
+/// The `Range` header value that asks for this one range.
+impl std::fmt::Display for RangeSpec {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            Self::From {
+                start,
+                end: Some(end),
+            } => write!(f, "bytes={start}-{end}"),
+            Self::From { start, end: None } => write!(f, "bytes={start}-"),
+            Self::Suffix(n) => write!(f, "bytes=-{n}"),
+        }
+    }
+}
+
 /// A satisfiable range resolved against a size: `start..=end`.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct ByteRange {
@@ -65,6 +79,73 @@ pub fn resolve(spec: RangeSpec, size: u64) -> Option<ByteRange> {
     }
 }
 
+/// Most parts a `multipart/byteranges` answer carries, after coalescing. More is what RFC 9110
+/// §14.2 calls "indications of either a broken client or a deliberate denial-of-service
+/// attack"; such a request gets the whole content instead (never more bytes than the file).
+pub const MAX_PARTS: usize = 16;
+
+/// Ranges closer than this are merged into one part: a part's own headers cost about 100 bytes,
+/// so sending the gap is cheaper than a new part (nginx and Apache coalesce the same way).
+pub const COALESCE_GAP: u64 = 80;
+
+/// How to answer a request with an optional `Range` header.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum RangePlan {
+    /// 200 with everything: no `Range`, a malformed one (ignored, as RFC 9110 says), or one
+    /// with more than [`MAX_PARTS`] parts once coalesced.
+    Full,
+    /// 206 with one part.
+    Single(ByteRange),
+    /// 206 `multipart/byteranges`: at least two parts, ascending, disjoint, separated by more
+    /// than [`COALESCE_GAP`] bytes, at most [`MAX_PARTS`] of them.
+    Multi(Vec<ByteRange>),
+    /// 416: no requested range lies inside the content.
+    Unsatisfiable,
+}
+
+/// Parses, resolves and coalesces a `Range` header against `size` bytes. Whatever the header
+/// says, the bytes the plan covers never exceed `size`.
+pub fn plan(header: Option<&str>, size: u64) -> RangePlan {
+    let Some(specs) = header.and_then(parse) else {
+        return RangePlan::Full;
+    };
+    let mut ranges: Vec<ByteRange> = specs.into_iter().filter_map(|s| resolve(s, size)).collect();
+    if ranges.is_empty() {
+        return RangePlan::Unsatisfiable;
+    }
+    ranges.sort_unstable_by_key(|r| r.start);
+    let mut merged: Vec<ByteRange> = Vec::with_capacity(ranges.len().min(MAX_PARTS + 1));
+    for r in ranges {
+        match merged.last_mut() {
+            Some(last) if r.start <= last.end.saturating_add(COALESCE_GAP) => {
+                last.end = last.end.max(r.end);
+            }
+            _ => merged.push(r),
+        }
+    }
+    match merged.len() {
+        1 => RangePlan::Single(merged[0]),
+        n if n > MAX_PARTS => RangePlan::Full,
+        _ => RangePlan::Multi(merged),
+    }
+}
+
+/// Kubo's `?offset=&length=` as a range: `length` bytes from `offset` (to the end without a
+/// length). Saturates instead of wrapping, so an absurd offset is simply past the end (416).
+pub fn from_offset_length(offset: Option<u64>, length: Option<u64>) -> Option<RangeSpec> {
+    match (offset, length) {
+        (None, None) => None,
+        (o, Some(l)) => {
+            let start = o.unwrap_or(0);
+            Some(RangeSpec::From {
+                start,
+                end: Some(start.saturating_add(l.saturating_sub(1))),
+            })
+        }
+        (Some(start), None) => Some(RangeSpec::From { start, end: None }),
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -99,5 +180,56 @@ mod tests {
         assert_eq!(parse("items=1-2"), None);
         assert_eq!(parse("bytes=a-b"), None);
         assert_eq!(parse("bytes=1-2,4-5").unwrap().len(), 2);
+    }
+
+    #[test]
+    fn overlapping_and_many_ranges_are_never_amplified() {
+        let many = format!("bytes={}", vec!["0-4095"; 500].join(","));
+        assert_eq!(
+            plan(Some(&many), 4096),
+            RangePlan::Single(ByteRange {
+                start: 0,
+                end: 4095
+            })
+        );
+        // 500 disjoint one-byte ranges far apart: more parts than allowed, so the whole file
+        let sparse: Vec<String> = (0..500).map(|i| format!("{0}-{0}", i * 200)).collect();
+        assert_eq!(
+            plan(Some(&format!("bytes={}", sparse.join(","))), 100_000),
+            RangePlan::Full
+        );
+        // out of order, overlapping and adjacent: coalesced and sorted
+        assert_eq!(
+            plan(Some("bytes=5000-5999,0-99,50-150,6000-6100"), 10_000),
+            RangePlan::Multi(vec![
+                ByteRange { start: 0, end: 150 },
+                ByteRange {
+                    start: 5000,
+                    end: 6100
+                }
+            ])
+        );
+        assert_eq!(
+            plan(Some("bytes=20000-,30000-"), 10_000),
+            RangePlan::Unsatisfiable
+        );
+        assert_eq!(plan(Some("bytes=garbage"), 10), RangePlan::Full);
+        assert_eq!(plan(None, 10), RangePlan::Full);
+    }
+
+    #[test]
+    fn offset_and_length_never_wrap() {
+        let spec = from_offset_length(Some(u64::MAX), Some(2)).unwrap();
+        assert_eq!(resolve(spec, 100), None, "past the end, not the whole file");
+        let spec = from_offset_length(Some(10), Some(u64::MAX)).unwrap();
+        assert_eq!(resolve(spec, 100), Some(ByteRange { start: 10, end: 99 }));
+        assert_eq!(
+            from_offset_length(None, Some(5)),
+            Some(RangeSpec::From {
+                start: 0,
+                end: Some(4)
+            })
+        );
+        assert_eq!(from_offset_length(None, None), None);
     }
 }

@@ -9,6 +9,16 @@ use std::time::Duration;
 #[derive(Default)]
 pub struct OperationStats {
     ops: Mutex<BTreeMap<String, OpCounters>>,
+    in_flight: std::sync::atomic::AtomicU64,
+}
+
+/// Counts a request as in flight until dropped (also when its future is cancelled).
+pub struct InFlight<'a>(&'a std::sync::atomic::AtomicU64);
+
+impl Drop for InFlight<'_> {
+    fn drop(&mut self) {
+        self.0.fetch_sub(1, std::sync::atomic::Ordering::Relaxed);
+    }
 }
 
 struct OpCounters {
@@ -50,6 +60,18 @@ pub struct Percentiles {
 }
 
 impl OperationStats {
+    /// Marks a request in flight for the guard's lifetime.
+    pub fn start(&self) -> InFlight<'_> {
+        self.in_flight
+            .fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+        InFlight(&self.in_flight)
+    }
+
+    /// Requests being handled now (their handlers have not returned).
+    pub fn in_flight(&self) -> u64 {
+        self.in_flight.load(std::sync::atomic::Ordering::Relaxed)
+    }
+
     pub fn record(&self, op: &str, failed: bool, bytes_in: u64, bytes_out: u64, took: Duration) {
         let mut ops = self.ops.lock();
         let c = ops.entry(op.to_string()).or_default();

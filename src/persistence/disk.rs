@@ -1,86 +1,139 @@
-//! The disk tier: objects in sled, bounded by bytes, least recently used evicted first.
+//! The disk tier: one file per object under `<cache dir>/objects/`, bounded by bytes, the
+//! coldest of the least recently used evicted first.
 //!
-//! The index of keys and sizes lives in memory (an `lru::LruCache`), so a hit costs one sled
-//! read and no write.
+//! Why files and not sled (the first version kept the objects in a sled tree): sled 0.34 keeps
+//! inserted values in its in-memory page cache far beyond `cache_capacity` (sled issues #986,
+//! #1036, #1093). Under a workload that demotes new 64 KiB-4 MiB objects continuously, heaptrack
+//! attributed 2.86 GiB of live heap to `sled::Tree::insert` after 40 s, and the server's RSS
+//! went from 290 MiB to 3.3 GiB (issue #11). With files the page cache is the kernel's: it is
+//! reclaimable, not the process's anonymous memory, and our own heap holds only the index.
 //!
-//! * Without a [`Ranker`] the index is in recency order and the least recently used goes first.
-//! * With one (as the service runs it), reads do not touch the index at all: the heat score
-//!   already weighs every read by recency, and skipping the index lock keeps a hit close to a
-//!   raw sled read. Eviction compares the [`EVICTION_SAMPLE`] entries at the old end of the
-//!   index, evicts the coldest, and moves the survivors to the young end (a second chance, as in
-//!   CLOCK), so the next eviction looks at fresh candidates and hot entries never pile up at the
-//!   old end.
-//!
-//! Durability: this is a cache, and a `put` acknowledges nothing to a client, so it does not
-//! fsync. sled flushes every 500 ms and at [`CacheTier::flush`] (shutdown); after `kill -9` the
-//! last half second of demotions may be missing, never wrong (sled recovers a consistent prefix).
+//! * File layout: a 16-byte header (`MAGIC`, CRC32 of the data, data length) and the data. A
+//!   read checks the magic, the length and the CRC; a file that fails is removed and reported
+//!   as a miss: the cache is never wrong, only absent (a CRC32 catches every torn write and
+//!   short file, and random corruption but for 1 in 2^32).
+//! * Writes go to `tmp/` and are renamed into place, so a crash never leaves a half-written file
+//!   under an object's name; `tmp/` is emptied at open. There is no fsync: this is a cache, and a
+//!   `put` acknowledges nothing to a client.
+//! * Names: the CID's string form under a fan-out directory named by its second-to-last two
+//!   characters (as Kubo's flatfs), so no directory holds more than a few thousand files.
+//! * The index (CID -> size, in recency order) lives in memory and is rebuilt at open by
+//!   scanning the files, oldest modification first, so recency survives a restart.
+//!   Without a [`Ranker`] reads promote in the index and the least recently used goes first.
+//!   With one (as the service runs it), reads do not touch the index: the heat score already
+//!   weighs every read by recency. Eviction compares the [`EVICTION_SAMPLE`] entries at the old
+//!   end of the index, evicts the coldest, and moves the survivors to the young end (a second
+//!   chance, as in CLOCK).
+//! * Every entry is charged at least [`MIN_CHARGE`] bytes against the limit, which bounds the
+//!   index (about 200 bytes an entry) to `limit / MIN_CHARGE` entries whatever the object sizes.
 
-use super::{CacheTier, EVICTION_SAMPLE, PersistenceError, Ranker, TierUsage, pick_victim};
+use super::{
+    CacheTier, EVICTION_SAMPLE, Evicted, PersistenceError, Ranker, TierUsage, pick_victim,
+};
 use bytes::Bytes;
 use cid::Cid;
 use lru::LruCache;
 use parking_lot::Mutex;
-use std::path::Path;
+use std::fs::{self, File};
+use std::io::{self, Read, Write};
+use std::path::{Path, PathBuf};
 
-/// A CID's binary form on the stack: a hit allocates nothing for its key.
-struct Key {
-    buf: [u8; 96],
-    len: usize,
-}
-
-impl Key {
-    fn of(cid: &Cid) -> Key {
-        let mut buf = [0u8; 96];
-        let mut rest = &mut buf[..];
-        // CIDs here hold at most a 64-byte digest: 4 varints plus 64 bytes fit in 96
-        let len = cid.write_bytes(&mut rest).expect("a CID fits in 96 bytes");
-        Key { buf, len }
-    }
-}
-
-impl AsRef<[u8]> for Key {
-    fn as_ref(&self) -> &[u8] {
-        &self.buf[..self.len]
-    }
-}
+const MAGIC: [u8; 4] = *b"IMC1";
+const HEADER: usize = 16;
+/// The least an entry counts for: a file takes a 4 KiB block on most filesystems anyway.
+pub const MIN_CHARGE: u64 = 4096;
 
 pub struct DiskTier {
     limit: u64,
-    tree: sled::Tree,
+    min_charge: u64,
+    objects: PathBuf,
+    tmp: PathBuf,
     index: Mutex<Index>,
     ranker: Option<Ranker>,
 }
 
 struct Index {
-    /// CID -> size in bytes, in recency order.
+    min_charge: u64,
+    /// CID -> data size in bytes, in recency order.
     recency: LruCache<Cid, u64>,
+    /// Sum of the entries' charges.
+    charged: u64,
+    /// Sum of the entries' data sizes.
     bytes: u64,
 }
 
-impl DiskTier {
-    pub fn open(dir: &Path, limit_bytes: u64) -> Result<Self, PersistenceError> {
-        let db = sled::Config::new()
-            .path(dir)
-            .cache_capacity(16 * 1024 * 1024)
-            .open()?;
-        Self::with_tree(db.open_tree("objects")?, limit_bytes)
+impl Index {
+    fn charge(&self, size: u64) -> u64 {
+        size.max(self.min_charge)
     }
+    fn insert(&mut self, cid: Cid, size: u64) {
+        self.charged += self.charge(size);
+        self.bytes += size;
+        self.recency.put(cid, size);
+    }
+    fn forget(&mut self, cid: &Cid) -> Option<u64> {
+        let size = self.recency.pop(cid)?;
+        self.charged -= self.charge(size);
+        self.bytes -= size;
+        Some(size)
+    }
+}
 
-    fn with_tree(tree: sled::Tree, limit_bytes: u64) -> Result<Self, PersistenceError> {
+fn io_err(what: &str, path: &Path, e: io::Error) -> PersistenceError {
+    PersistenceError::Storage(format!("{what} {}: {e}", path.display()))
+}
+
+impl DiskTier {
+    /// Opens (or creates) the tier in `dir`, indexing the objects already there.
+    pub fn open(dir: &Path, limit_bytes: u64) -> Result<Self, PersistenceError> {
+        let objects = dir.join("objects");
+        let tmp = dir.join("tmp");
+        let _ = fs::remove_dir_all(&tmp);
+        for d in [&objects, &tmp] {
+            fs::create_dir_all(d).map_err(|e| io_err("creating", d, e))?;
+        }
+        let mut found: Vec<(std::time::SystemTime, Cid, u64)> = Vec::new();
+        for fan in fs::read_dir(&objects).map_err(|e| io_err("reading", &objects, e))? {
+            let fan = fan.map_err(|e| io_err("reading", &objects, e))?.path();
+            let Ok(files) = fs::read_dir(&fan) else {
+                continue;
+            };
+            for file in files.flatten() {
+                let path = file.path();
+                let parsed = file
+                    .file_name()
+                    .to_str()
+                    .and_then(|n| n.parse::<Cid>().ok());
+                let meta = file.metadata().ok();
+                match (parsed, meta) {
+                    (Some(cid), Some(m))
+                        if m.len() >= HEADER as u64 && path == object_path(&objects, &cid) =>
+                    {
+                        let mtime = m.modified().unwrap_or(std::time::UNIX_EPOCH);
+                        found.push((mtime, cid, m.len() - HEADER as u64));
+                    }
+                    // not ours, or torn: a cache may drop it
+                    _ => {
+                        let _ = fs::remove_file(&path);
+                    }
+                }
+            }
+        }
+        found.sort_by_key(|f| f.0);
         let mut index = Index {
+            min_charge: MIN_CHARGE,
             recency: LruCache::unbounded(),
+            charged: 0,
             bytes: 0,
         };
-        for item in tree.iter() {
-            let (k, v) = item?;
-            let cid = Cid::try_from(&k[..])
-                .map_err(|e| PersistenceError::Storage(format!("corrupt cache key: {e}")))?;
-            index.bytes += v.len() as u64;
-            index.recency.put(cid, v.len() as u64);
+        for (_, cid, size) in found {
+            index.insert(cid, size);
         }
         Ok(Self {
             limit: limit_bytes,
-            tree,
+            min_charge: MIN_CHARGE,
+            objects,
+            tmp,
             index: Mutex::new(index),
             ranker: None,
         })
@@ -92,10 +145,89 @@ impl DiskTier {
         self
     }
 
-    /// The sled tree (for migrations and benches that compare with raw sled).
-    pub fn tree(&self) -> &sled::Tree {
-        &self.tree
+    /// Charges every entry at least `bytes` (default [`MIN_CHARGE`]; tests use small tiers).
+    pub fn with_min_charge(mut self, bytes: u64) -> Self {
+        self.min_charge = bytes;
+        let mut index = self.index.lock();
+        index.min_charge = bytes;
+        let sizes: Vec<u64> = index.recency.iter().map(|(_, s)| *s).collect();
+        index.charged = sizes.iter().map(|s| (*s).max(bytes)).sum();
+        drop(index);
+        self
     }
+
+    /// Where `cid`'s file lives (for benches that compare with a raw file read).
+    pub fn path_of(&self, cid: &Cid) -> PathBuf {
+        object_path(&self.objects, cid)
+    }
+
+    /// Writes `data` under a temporary name and renames it into place.
+    fn write(&self, cid: &Cid, data: &[u8]) -> Result<(), PersistenceError> {
+        let path = object_path(&self.objects, cid);
+        let tmp = self.tmp.join(format!(
+            "{}.{}",
+            uuid::Uuid::new_v4().simple(),
+            std::process::id()
+        ));
+        let mut header = [0u8; HEADER];
+        header[..4].copy_from_slice(&MAGIC);
+        header[4..8].copy_from_slice(&crc32fast::hash(data).to_le_bytes());
+        header[8..].copy_from_slice(&(data.len() as u64).to_le_bytes());
+        let written = File::create(&tmp).and_then(|mut f| {
+            f.write_all(&header)?;
+            f.write_all(data)
+        });
+        let moved = written.and_then(|()| {
+            if let Some(parent) = path.parent() {
+                fs::create_dir_all(parent)?;
+            }
+            fs::rename(&tmp, &path)
+        });
+        moved.map_err(|e| {
+            let _ = fs::remove_file(&tmp);
+            io_err("writing", &path, e)
+        })
+    }
+
+    /// The object's bytes, checked; `Ok(None)` when the file is gone or fails a check.
+    fn read(&self, cid: &Cid, size: u64) -> Result<Option<Bytes>, PersistenceError> {
+        let path = object_path(&self.objects, cid);
+        let mut file = match File::open(&path) {
+            Ok(f) => f,
+            Err(e) if e.kind() == io::ErrorKind::NotFound => return Ok(None),
+            Err(e) => return Err(io_err("opening", &path, e)),
+        };
+        let mut header = [0u8; HEADER];
+        let mut data = vec![0u8; size as usize];
+        let read = file
+            .read_exact(&mut header)
+            .and_then(|()| file.read_exact(&mut data))
+            .and_then(|()| {
+                // nothing may follow the data
+                let mut probe = [0u8; 1];
+                Ok(file.read(&mut probe)? == 0)
+            });
+        let whole = match read {
+            Ok(at_end) => at_end,
+            Err(e) if e.kind() == io::ErrorKind::UnexpectedEof => false,
+            Err(e) => return Err(io_err("reading", &path, e)),
+        };
+        let crc = u32::from_le_bytes(header[4..8].try_into().expect("4 bytes"));
+        let len = u64::from_le_bytes(header[8..].try_into().expect("8 bytes"));
+        if whole && header[..4] == MAGIC && len == size && crc32fast::hash(&data) == crc {
+            return Ok(Some(Bytes::from(data)));
+        }
+        tracing::warn!(%cid, path = %path.display(), "disk cache object failed its check; dropped");
+        let _ = fs::remove_file(&path);
+        Ok(None)
+    }
+}
+
+/// `objects/<2 chars>/<cid>`: the fan-out is the CID string's second-to-last two characters.
+fn object_path(objects: &Path, cid: &Cid) -> PathBuf {
+    let name = cid.to_string();
+    let fan = &name[name.len().saturating_sub(3)..name.len().saturating_sub(1)];
+    objects.join(fan).join(name)
 }
 
 impl CacheTier for DiskTier {
@@ -104,23 +236,34 @@ impl CacheTier for DiskTier {
     }
 
     fn get(&self, cid: &Cid) -> Result<Option<Bytes>, PersistenceError> {
-        let Some(v) = self.tree.get(Key::of(cid))? else {
-            return Ok(None);
+        let size = {
+            let mut index = self.index.lock();
+            let size = if self.ranker.is_none() {
+                index.recency.get(cid).copied()
+            } else {
+                index.recency.peek(cid).copied()
+            };
+            match size {
+                Some(s) => s,
+                None => return Ok(None),
+            }
         };
-        if self.ranker.is_none() {
-            self.index.lock().recency.promote(cid);
+        match self.read(cid, size)? {
+            Some(data) => Ok(Some(data)),
+            None => {
+                self.index.lock().forget(cid);
+                Ok(None)
+            }
         }
-        // zero-copy: the Bytes keeps sled's buffer alive
-        Ok(Some(Bytes::from_owner(v)))
     }
 
     fn contains(&self, cid: &Cid) -> Result<bool, PersistenceError> {
         Ok(self.index.lock().recency.contains(cid))
     }
 
-    fn put(&self, cid: Cid, data: Bytes) -> Result<Vec<(Cid, Bytes)>, PersistenceError> {
+    fn put(&self, cid: Cid, data: Bytes) -> Result<Vec<Evicted>, PersistenceError> {
         let size = data.len() as u64;
-        if size > self.limit {
+        if size.max(self.min_charge) > self.limit {
             return Ok(Vec::new());
         }
         let mut index = self.index.lock();
@@ -129,7 +272,7 @@ impl CacheTier for DiskTier {
             return Ok(Vec::new());
         }
         let mut evicted = Vec::new();
-        while index.bytes + size > self.limit {
+        while index.charged + index.charge(size) > self.limit {
             let candidates: Vec<Cid> = index
                 .recency
                 .iter()
@@ -143,26 +286,27 @@ impl CacheTier for DiskTier {
                     index.recency.promote(survivor);
                 }
             }
-            let Some((old, old_size)) = victim.and_then(|v| index.recency.pop_entry(&v)) else {
+            let Some((old, old_size)) = victim.and_then(|v| index.forget(&v).map(|s| (v, s)))
+            else {
                 break;
             };
-            index.bytes -= old_size;
-            if let Some(v) = self.tree.remove(Key::of(&old))? {
-                evicted.push((old, Bytes::from_owner(v)));
-            }
+            let _ = fs::remove_file(object_path(&self.objects, &old));
+            evicted.push(Evicted {
+                cid: old,
+                size: old_size,
+                data: None,
+            });
         }
-        self.tree.insert(Key::of(&cid), &data[..])?;
-        index.bytes += size;
-        index.recency.put(cid, size);
+        self.write(&cid, &data)?;
+        index.insert(cid, size);
         Ok(evicted)
     }
 
     fn remove(&self, cid: &Cid) -> Result<bool, PersistenceError> {
         let mut index = self.index.lock();
-        match index.recency.pop(cid) {
-            Some(size) => {
-                index.bytes -= size;
-                self.tree.remove(Key::of(cid))?;
+        match index.forget(cid) {
+            Some(_) => {
+                let _ = fs::remove_file(object_path(&self.objects, cid));
                 Ok(true)
             }
             None => Ok(false),
@@ -171,14 +315,12 @@ impl CacheTier for DiskTier {
 
     fn clear(&self) -> Result<(), PersistenceError> {
         let mut index = self.index.lock();
-        self.tree.clear()?;
+        for (cid, _) in index.recency.iter() {
+            let _ = fs::remove_file(object_path(&self.objects, cid));
+        }
         index.recency.clear();
+        index.charged = 0;
         index.bytes = 0;
-        Ok(())
-    }
-
-    fn flush(&self) -> Result<(), PersistenceError> {
-        self.tree.flush()?;
         Ok(())
     }
 
@@ -187,6 +329,7 @@ impl CacheTier for DiskTier {
         TierUsage {
             items: index.recency.len() as u64,
             bytes: index.bytes,
+            charged_bytes: index.charged,
             limit_bytes: self.limit,
         }
     }
@@ -199,7 +342,8 @@ mod tests {
     #[test]
     fn disk_tier_conforms() {
         let dir = tempfile::tempdir().unwrap();
-        super::super::conformance::run(&DiskTier::open(dir.path(), 1000).unwrap());
+        let tier = DiskTier::open(dir.path(), 1000).unwrap().with_min_charge(1);
+        super::super::conformance::run(&tier);
     }
 
     #[test]
@@ -208,22 +352,65 @@ mod tests {
         let heat = std::sync::Arc::new(parking_lot::Mutex::new(Vec::new()));
         let tier = DiskTier::open(dir.path(), 1000)
             .unwrap()
+            .with_min_charge(1)
             .with_ranker(super::super::conformance::ranker(heat.clone()));
         super::super::conformance::run_with_heat(&tier, &heat);
     }
 
     #[test]
-    fn disk_tier_survives_reopen() {
+    fn disk_tier_survives_reopen_in_recency_order() {
         let dir = tempfile::tempdir().unwrap();
-        let data = Bytes::from_static(b"kept across restarts");
-        let cid = crate::unixfs::cid_of(cid::Version::V1, crate::unixfs::RAW, &data);
+        let (a, da) = super::super::conformance::object(1, 5000);
+        let (b, db) = super::super::conformance::object(2, 5000);
         {
-            let tier = DiskTier::open(dir.path(), 1000).unwrap();
-            tier.put(cid, data.clone()).unwrap();
-            tier.tree.flush().unwrap();
+            let tier = DiskTier::open(dir.path(), 20_000).unwrap();
+            tier.put(a, da.clone()).unwrap();
+            std::thread::sleep(std::time::Duration::from_millis(20));
+            tier.put(b, db.clone()).unwrap();
         }
-        let tier = DiskTier::open(dir.path(), 1000).unwrap();
-        assert_eq!(tier.usage().bytes, data.len() as u64);
-        assert_eq!(tier.get(&cid).unwrap(), Some(data));
+        let tier = DiskTier::open(dir.path(), 20_000).unwrap();
+        assert_eq!(tier.usage().bytes, 10_000);
+        assert_eq!(tier.get(&b).unwrap(), Some(db));
+        // a was written first, so it is the least recently used after the restart
+        let (c, dc) = super::super::conformance::object(3, 12_000);
+        let evicted: Vec<Cid> = tier
+            .put(c, dc)
+            .unwrap()
+            .into_iter()
+            .map(|e| e.cid)
+            .collect();
+        assert_eq!(evicted, vec![a]);
+    }
+
+    #[test]
+    fn a_damaged_file_is_a_miss_not_wrong_bytes() {
+        let dir = tempfile::tempdir().unwrap();
+        let tier = DiskTier::open(dir.path(), 1 << 20).unwrap();
+        let (a, da) = super::super::conformance::object(7, 10_000);
+        let (b, db) = super::super::conformance::object(8, 10_000);
+        tier.put(a, da).unwrap();
+        tier.put(b, db).unwrap();
+        // one byte flipped in a's data, b cut short
+        let mut bytes = fs::read(tier.path_of(&a)).unwrap();
+        bytes[HEADER + 100] ^= 1;
+        fs::write(tier.path_of(&a), bytes).unwrap();
+        let short = fs::read(tier.path_of(&b)).unwrap();
+        fs::write(tier.path_of(&b), &short[..short.len() - 1]).unwrap();
+        assert_eq!(tier.get(&a).unwrap(), None);
+        assert_eq!(tier.get(&b).unwrap(), None);
+        assert_eq!(tier.usage().items, 0, "failed entries are forgotten");
+        assert!(!tier.path_of(&a).exists());
+    }
+
+    #[test]
+    fn tiny_objects_are_charged_a_block_so_the_index_stays_bounded() {
+        let dir = tempfile::tempdir().unwrap();
+        let tier = DiskTier::open(dir.path(), 10 * MIN_CHARGE).unwrap();
+        for i in 0..100u8 {
+            let (c, d) = super::super::conformance::object(i, 1);
+            tier.put(c, d).unwrap();
+        }
+        assert_eq!(tier.usage().items, 10);
+        assert_eq!(tier.usage().bytes, 10);
     }
 }

@@ -13,6 +13,9 @@
 //! 2. Adds `metadata/`: the Parquet CID metadata (schema [`super::metadata::partition::SCHEMA_VERSION`]).
 //!    The step seeds it from the old store: one row per pinned CID and per object in the disk
 //!    cache, so heat-driven eviction and `cache/metadata` know what the store already holds.
+//! 3. The disk tier keeps one file per object under `cache/objects/` instead of a sled db in
+//!    `cache/` (sled held inserted values in memory without bound; see [`super::disk`]). The
+//!    step moves every cached object into the new layout.
 
 use super::PersistenceError;
 use super::metadata::{MetadataOptions, MetadataStore};
@@ -21,7 +24,7 @@ use cid::Cid;
 use std::path::Path;
 
 /// The layout this build writes.
-pub const CURRENT: u32 = 2;
+pub const CURRENT: u32 = 3;
 pub const VERSION_FILE: &str = "layout-version";
 
 #[derive(Debug, thiserror::Error)]
@@ -98,6 +101,7 @@ pub fn open(dir: &Path, backend: &str) -> Result<Migrated, MigrationError> {
         };
         match version {
             1 => v1_to_v2(dir, backend).map_err(step)?,
+            2 => v2_to_v3(dir).map_err(step)?,
             _ => unreachable!("every version below CURRENT has a step"),
         }
         version += 1;
@@ -156,5 +160,38 @@ fn v1_to_v2(dir: &Path, backend: &str) -> Result<(), PersistenceError> {
         }
     }
     store.flush()?;
+    Ok(())
+}
+
+/// 2 -> 3: the disk tier's objects move from the sled db in `cache/` to files. Written into
+/// `cache.v3/` first and swapped in by renames, so an interruption at any point leaves either
+/// the old db (the step runs again) or the finished new layout.
+fn v2_to_v3(dir: &Path) -> Result<(), PersistenceError> {
+    let cache = dir.join("cache");
+    let staging = dir.join("cache.v3");
+    let retired = dir.join("cache.v2-retired");
+    let is_sled = |d: &Path| d.join("conf").exists() && d.join("db").exists();
+    if !cache.exists() && staging.exists() && retired.exists() {
+        // interrupted between the two renames: the staging copy is complete
+        std::fs::rename(&staging, &cache).map_err(storage)?;
+    }
+    if cache.exists() && is_sled(&cache) {
+        let _ = std::fs::remove_dir_all(&staging);
+        let tier = super::disk::DiskTier::open(&staging, u64::MAX)?;
+        {
+            let db = sled::Config::new().path(&cache).open()?;
+            for item in db.open_tree("objects")?.iter() {
+                let (key, value) = item?;
+                let cid = Cid::try_from(&key[..]).map_err(storage)?;
+                super::CacheTier::put(&tier, cid, bytes::Bytes::copy_from_slice(&value))?;
+            }
+        }
+        drop(tier);
+        std::fs::rename(&cache, &retired).map_err(storage)?;
+        std::fs::rename(&staging, &cache).map_err(storage)?;
+    }
+    if retired.exists() {
+        std::fs::remove_dir_all(&retired).map_err(storage)?;
+    }
     Ok(())
 }

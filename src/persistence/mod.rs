@@ -1,8 +1,8 @@
-//! Persistence: cache tiers in front of the backend (issue #3, in progress).
+//! Persistence: cache tiers in front of the backend.
 //!
 //! Every tier implements [`CacheTier`], keyed by CID, bounded by bytes (not item count):
 //! * [`memory::MemoryTier`]: the `lru` crate, least recently used evicted first.
-//! * [`disk::DiskTier`]: sled, with an in-memory recency index over its keys.
+//! * [`disk::DiskTier`]: one file per object, with an in-memory recency index over them.
 //! * [`tiered::TieredStore`]: memory -> disk -> fetch, with promotion, demotion and stampede
 //!   prevention.
 //!
@@ -75,11 +75,26 @@ pub(crate) fn pick_victim<'a>(
     }
 }
 
+/// What a `put` pushed out of a tier.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Evicted {
+    pub cid: Cid,
+    /// Bytes of the object.
+    pub size: u64,
+    /// The object itself when the tier had it in memory anyway (the memory tier, so a tiered
+    /// store can demote it); `None` from tiers that would have to read it back (disk).
+    pub data: Option<Bytes>,
+}
+
 /// Size and limits of a tier.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize)]
 pub struct TierUsage {
     pub items: u64,
+    /// The objects' own bytes.
     pub bytes: u64,
+    /// What counts against the limit: the bytes plus each entry's fixed charge (its index
+    /// overhead in memory, a filesystem block on disk).
+    pub charged_bytes: u64,
     pub limit_bytes: u64,
 }
 
@@ -92,7 +107,7 @@ pub trait CacheTier: Send + Sync + 'static {
     fn contains(&self, cid: &Cid) -> Result<bool, PersistenceError>;
     /// Stores an object and returns what had to be evicted to make room. An object larger
     /// than the whole tier is not stored (and nothing is evicted for it).
-    fn put(&self, cid: Cid, data: Bytes) -> Result<Vec<(Cid, Bytes)>, PersistenceError>;
+    fn put(&self, cid: Cid, data: Bytes) -> Result<Vec<Evicted>, PersistenceError>;
     fn remove(&self, cid: &Cid) -> Result<bool, PersistenceError>;
     fn clear(&self) -> Result<(), PersistenceError>;
     fn usage(&self) -> TierUsage;
@@ -126,11 +141,21 @@ pub(crate) mod conformance {
             assert!(tier.put(cid, data).unwrap().is_empty());
         }
         // a is both the coldest and the least recently used
-        assert_eq!(tier.put(d, dd).unwrap(), vec![(a, da)]);
+        let evicted = tier.put(d, dd).unwrap();
+        assert_eq!(
+            (evicted.len(), evicted[0].cid, evicted[0].size),
+            (1, a, 300)
+        );
+        assert!(evicted[0].data.as_ref().is_none_or(|data| *data == da));
         // now d (coldest, most recently used) goes before b and c
         let (e, de) = object(15, 300);
         heat.lock().push((e, 3.0));
-        let evicted: Vec<Cid> = tier.put(e, de).unwrap().into_iter().map(|x| x.0).collect();
+        let evicted: Vec<Cid> = tier
+            .put(e, de)
+            .unwrap()
+            .into_iter()
+            .map(|x| x.cid)
+            .collect();
         assert_eq!(evicted, vec![d]);
         assert!(tier.contains(&b).unwrap() && tier.contains(&c).unwrap());
     }
@@ -156,6 +181,7 @@ pub(crate) mod conformance {
             TierUsage {
                 items: 0,
                 bytes: 0,
+                charged_bytes: 0,
                 limit_bytes: 1000
             }
         );
@@ -169,7 +195,11 @@ pub(crate) mod conformance {
         assert_eq!(tier.usage().bytes, 800);
         // a was used after b, so b is the least recently used and goes first
         let evicted = tier.put(c, dc.clone()).unwrap();
-        assert_eq!(evicted, vec![(b, db.clone())]);
+        assert_eq!(
+            (evicted.len(), evicted[0].cid, evicted[0].size),
+            (1, b, 400)
+        );
+        assert!(evicted[0].data.as_ref().is_none_or(|data| *data == db));
         assert!(!tier.contains(&b).unwrap());
         assert!(tier.contains(&a).unwrap() && tier.contains(&c).unwrap());
         assert_eq!(
@@ -177,6 +207,7 @@ pub(crate) mod conformance {
             TierUsage {
                 items: 2,
                 bytes: 800,
+                charged_bytes: 800,
                 limit_bytes: 1000
             }
         );
@@ -197,6 +228,7 @@ pub(crate) mod conformance {
             TierUsage {
                 items: 0,
                 bytes: 0,
+                charged_bytes: 0,
                 limit_bytes: 1000
             }
         );

@@ -133,6 +133,11 @@ impl<E: Clone + Send + Sync + 'static> TieredStore<E> {
         self.max_object_bytes
     }
 
+    /// Objects being fetched right now (each held in memory until its readers have it).
+    pub fn inflight_fetches(&self) -> usize {
+        self.inflight.lock().len()
+    }
+
     /// How many times the backend was asked (for stampede checks and stats).
     pub fn backend_fetches(&self) -> u64 {
         self.fetches.load(Ordering::Relaxed)
@@ -215,30 +220,31 @@ impl<E: Clone + Send + Sync + 'static> TieredStore<E> {
     fn put_memory(&self, cid: Cid, data: Bytes) -> Result<(), PersistenceError> {
         let size = data.len();
         let evicted = self.memory.put(cid, data)?;
-        if size as u64 <= self.memory.usage().limit_bytes {
+        if self.memory.contains(&cid)? {
             self.moved(&cid, Tier::Memory, size);
         }
         self.memory_counters
             .evictions
             .fetch_add(evicted.len() as u64, Ordering::Relaxed);
-        for (old, old_data) in evicted {
-            let Some(disk) = &self.disk else {
-                self.moved(&old, Tier::Backend, old_data.len());
+        for old in evicted {
+            let (Some(disk), Some(old_data)) = (&self.disk, old.data) else {
+                self.moved(&old.cid, Tier::Backend, old.size as usize);
                 continue;
             };
             self.memory_counters
                 .demotions
                 .fetch_add(1, Ordering::Relaxed);
-            let old_size = old_data.len();
-            let dropped = disk.put(old, old_data)?;
-            if old_size as u64 <= disk.usage().limit_bytes {
-                self.moved(&old, Tier::Disk, old_size);
+            let dropped = disk.put(old.cid, old_data)?;
+            if disk.contains(&old.cid)? {
+                self.moved(&old.cid, Tier::Disk, old.size as usize);
+            } else {
+                self.moved(&old.cid, Tier::Backend, old.size as usize);
             }
             self.disk_counters
                 .evictions
                 .fetch_add(dropped.len() as u64, Ordering::Relaxed);
-            for (gone, gone_data) in dropped {
-                self.moved(&gone, Tier::Backend, gone_data.len());
+            for gone in dropped {
+                self.moved(&gone.cid, Tier::Backend, gone.size as usize);
             }
         }
         Ok(())
@@ -298,8 +304,10 @@ mod tests {
 
     fn store(dir: &std::path::Path) -> TieredStore<String> {
         TieredStore::new(
-            Arc::new(MemoryTier::new(1000)),
-            Some(Arc::new(DiskTier::open(dir, 2000).unwrap())),
+            Arc::new(MemoryTier::new(1000).with_entry_overhead(0)),
+            Some(Arc::new(
+                DiskTier::open(dir, 2000).unwrap().with_min_charge(1),
+            )),
             800,
         )
     }

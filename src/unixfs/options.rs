@@ -44,7 +44,7 @@ pub enum OptionsError {
     CidVersion(String),
     #[error("invalid chunker {0:?}: expected size-N with 1 <= N <= {MAX_CHUNK_SIZE}")]
     Chunker(String),
-    #[error("invalid file name {0:?}: must be non-empty and contain no '/'")]
+    #[error("invalid file name {0:?}: must be non-empty, not '.' or '..', with no '/' or NUL")]
     FileName(String),
 }
 
@@ -68,10 +68,8 @@ impl ImportOptions {
             None | Some("") => DEFAULT_CHUNK_SIZE,
             Some(spec) => parse_chunker(spec)?,
         };
-        if let Some(name) = &file_name
-            && (name.is_empty() || name.contains('/'))
-        {
-            return Err(OptionsError::FileName(name.clone()));
+        if let Some(name) = &file_name {
+            check_entry_name(name)?;
         }
         Ok(Self {
             chunk_size,
@@ -81,6 +79,28 @@ impl ImportOptions {
             file_name,
         })
     }
+}
+
+/// A name that may stand as one entry of a UnixFS directory. `.` and `..` would make a listing
+/// (and any path walk) point outside the directory; `/` would make it two names; NUL ends C
+/// strings in other tools. Kubo refuses the same names.
+pub fn check_entry_name(name: &str) -> Result<(), OptionsError> {
+    if name.is_empty() || name == "." || name == ".." || name.contains(['/', '\0']) {
+        return Err(OptionsError::FileName(name.to_string()));
+    }
+    Ok(())
+}
+
+/// The entry name an uploaded file's name gives (a multipart `filename`): its last path
+/// component, as clients send paths (`dir/a.txt`, `C:\\dir\\a.txt` from some browsers), checked
+/// by [`check_entry_name`]. `Ok(None)` when the upload has no name at all.
+pub fn upload_name(raw: &str) -> Result<Option<String>, OptionsError> {
+    if raw.is_empty() {
+        return Ok(None);
+    }
+    let last = raw.rsplit(['/', '\\']).next().unwrap_or(raw);
+    check_entry_name(last).map_err(|_| OptionsError::FileName(raw.to_string()))?;
+    Ok(Some(last.to_string()))
 }
 
 /// Parses `size-N`. Kubo also knows `rabin` and `buzhash`; we say so instead of silently
@@ -119,5 +139,26 @@ mod tests {
         assert!(ok("rabin").is_err());
         assert!(ok("size-abc").is_err());
         assert!(ImportOptions::from_params(Some("2"), None, None, false, None).is_err());
+    }
+
+    #[test]
+    fn upload_names_keep_their_last_component_and_refuse_dot_names() {
+        assert_eq!(upload_name(""), Ok(None));
+        assert_eq!(upload_name("dir/a.txt"), Ok(Some("a.txt".into())));
+        assert_eq!(upload_name("C:\\dir\\a.txt"), Ok(Some("a.txt".into())));
+        for bad in ["..", ".", "a/..", "/", "a/", "x\\.."] {
+            assert!(upload_name(bad).is_err(), "{bad:?}");
+        }
+    }
+
+    #[test]
+    fn entry_names_that_leave_the_directory_are_refused() {
+        for bad in ["", ".", "..", "a/b", "/", "a\0b"] {
+            let named = ImportOptions::from_params(None, None, None, true, Some(bad.into()));
+            assert_eq!(named, Err(OptionsError::FileName(bad.into())), "{bad:?}");
+        }
+        for good in ["a", "...", ".hidden", "a..b", "name with spaces", "ünï"] {
+            assert!(check_entry_name(good).is_ok(), "{good:?}");
+        }
     }
 }

@@ -139,7 +139,8 @@ fn visit_node<E>(
         let mut child_offset = offset;
         let mut children = Vec::new();
         for link in branch.links {
-            let end = child_offset + link.blocksize;
+            // sizes come from the content: a crafted branch must not wrap the offsets
+            let end = child_offset.saturating_add(link.blocksize);
             if child_offset < walk.range.end && end > walk.range.start {
                 children.push((link.cid, child_offset));
             }

@@ -11,6 +11,7 @@ mod errors;
 mod gateway;
 mod helpers;
 mod kubo;
+mod malformed;
 mod migrations;
 mod node;
 mod pins_blocks_dag;

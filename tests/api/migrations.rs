@@ -37,7 +37,7 @@ async fn a_version_1_store_is_migrated_and_serves_what_it_held() {
     let app = spawn_with(persistent_settings(dir.path())).await;
     assert_eq!(
         std::fs::read_to_string(dir.path().join("layout-version")).unwrap(),
-        "2\n"
+        "3\n"
     );
 
     let f2: Vec<u8> = (0..5000u32).map(|i| (i * 7 % 256) as u8).collect();
@@ -76,7 +76,11 @@ async fn a_version_1_store_is_migrated_and_serves_what_it_held() {
     assert_eq!(body["row"]["size_bytes"], 28, "{body}");
     app.stop().await;
 
-    // opening again is a no-op: already version 2
+    // the disk cache moved to one file per object (layout 3), the old sled db is gone
+    assert!(dir.path().join("cache/objects").is_dir());
+    assert!(!dir.path().join("cache/conf").exists() && !dir.path().join("cache.v3").exists());
+
+    // opening again is a no-op: already version 3
     let app = spawn_with(persistent_settings(dir.path())).await;
     let (_, body) = app.get_json(&format!("cache/metadata/{F1}")).await;
     assert_eq!(body["row"]["access_count"], 1, "{body}");
@@ -86,19 +90,19 @@ async fn a_version_1_store_is_migrated_and_serves_what_it_held() {
 #[tokio::test]
 async fn a_newer_store_is_refused_and_left_untouched() {
     let dir = fixture_copy();
-    std::fs::write(dir.path().join("layout-version"), "3\n").unwrap();
+    std::fs::write(dir.path().join("layout-version"), "4\n").unwrap();
     let err = match Application::build(persistent_settings(dir.path())).await {
-        Ok(_) => panic!("a layout-3 data dir must be refused"),
+        Ok(_) => panic!("a layout-4 data dir must be refused"),
         Err(e) => e.to_string(),
     };
     assert!(
-        err.contains("layout version 3") && err.contains("newer"),
+        err.contains("layout version 4") && err.contains("newer"),
         "{err}"
     );
     assert!(!dir.path().join("metadata").exists(), "nothing was changed");
     assert_eq!(
         std::fs::read_to_string(dir.path().join("layout-version")).unwrap(),
-        "3\n"
+        "4\n"
     );
 
     std::fs::write(dir.path().join("layout-version"), "two\n").unwrap();

@@ -69,6 +69,9 @@ pub enum SyncPolicy {
     Periodic,
 }
 
+/// Segment files kept open for reading at once.
+const MAX_OPEN_SEGMENTS: usize = 4;
+
 /// Largest segment before a new one is started.
 const SEGMENT_BYTES: u64 = 1 << 30;
 
@@ -165,7 +168,14 @@ impl PackStore {
             return Ok(f.clone());
         }
         let f = Arc::new(File::open(Self::segment_path(&self.dir, segment))?);
-        self.readers.write().insert(segment, f.clone());
+        let active = self.active.lock().segment;
+        let mut readers = self.readers.write();
+        // one descriptor per GiB of blocks would grow without bound: keep a few open, and
+        // reopen others on demand (a reader still using a closed-out one keeps its Arc)
+        if readers.len() >= MAX_OPEN_SEGMENTS {
+            readers.retain(|s, _| *s == active);
+        }
+        readers.insert(segment, f.clone());
         Ok(f)
     }
 

@@ -24,6 +24,7 @@
 
 pub mod heat;
 pub mod partition;
+pub mod prune;
 pub mod query;
 pub mod table;
 
@@ -54,6 +55,9 @@ pub struct MetadataOptions {
     pub max_partitions: usize,
     /// Pre-warm the memory tier with the hottest CIDs at start-up.
     pub prewarm: bool,
+    /// Most rows kept (about 160 bytes of memory each); past it the coldest rows of content
+    /// that is neither pinned nor cached are dropped (see [`prune`]).
+    pub max_rows: usize,
 }
 
 impl Default for MetadataOptions {
@@ -64,6 +68,7 @@ impl Default for MetadataOptions {
             rows_per_partition: 100_000,
             max_partitions: 64,
             prewarm: true,
+            max_rows: 250_000,
         }
     }
 }
@@ -116,6 +121,10 @@ struct State {
     table: Table,
     dirty: hashbrown::HashSet<u32>,
     backend: u16,
+    /// Bumped by every prune: row indices taken before it are stale.
+    generation: u64,
+    /// A prune dropped rows the files still hold: the next flush rewrites the table.
+    compact_pending: bool,
 }
 
 struct Files {
@@ -205,6 +214,8 @@ impl MetadataStore {
                 table,
                 dirty: Default::default(),
                 backend,
+                generation: 0,
+                compact_pending: false,
             }),
             files,
             quarantined,
@@ -245,7 +256,19 @@ impl MetadataStore {
             state.table.rows[i] = row;
             state.dirty.insert(i as u32);
         }
-        let full = state.dirty.len() >= self.options.rows_per_partition;
+        let dropped = prune::prune(
+            &mut state.table,
+            self.options.max_rows,
+            self.half_life_ms,
+            cid,
+        );
+        if dropped > 0 {
+            // the rewrite of the whole table at the next flush carries every change
+            state.dirty.clear();
+            state.generation += 1;
+            state.compact_pending = self.files.is_some();
+        }
+        let full = state.dirty.len() >= self.options.rows_per_partition || state.compact_pending;
         drop(guard);
         if full {
             self.wake_flusher();
@@ -406,6 +429,15 @@ impl MetadataStore {
         query::run(q, &state.table, now_ms(), self.half_life_ms)
     }
 
+    /// Rows in the table.
+    pub fn len(&self) -> usize {
+        self.state.lock().table.len()
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.len() == 0
+    }
+
     pub fn status(&self) -> MetadataStatus {
         let (rows, dirty_rows) = {
             let s = self.state.lock();
@@ -444,25 +476,43 @@ impl MetadataStore {
     fn flush_locked(&self, files: &mut Files) -> Result<FlushReport, PersistenceError> {
         let now = now_ms();
         // copy the dirty rows out so reads and updates do not wait for the disk
-        let (rows, strings, taken) = {
+        let (rows, strings, taken, generation) = {
             let mut state = self.state.lock();
+            if std::mem::take(&mut state.compact_pending) {
+                state.dirty.clear();
+                drop(state);
+                let mut report = FlushReport {
+                    at: Some(query::rfc3339(now)),
+                    compacted: true,
+                    ..FlushReport::default()
+                };
+                if let Err(e) = self.compact(files, now, &mut report) {
+                    self.state.lock().compact_pending = true;
+                    return Err(e);
+                }
+                return Ok(report);
+            }
             let taken: Vec<u32> = state.dirty.drain().collect();
             let rows: Vec<Row> = taken
                 .iter()
                 .map(|&i| state.table.rows[i as usize].clone())
                 .collect();
-            (rows, state.table.strings_only(), taken)
+            (rows, state.table.strings_only(), taken, state.generation)
         };
         let mut report = FlushReport {
             at: Some(query::rfc3339(now)),
             ..FlushReport::default()
         };
         if let Err(e) = self.write_rows(files, &rows, &strings, now, &mut report) {
-            self.state.lock().dirty.extend(taken);
+            let mut state = self.state.lock();
+            // after a prune the indices are stale, and the pending rewrite carries the rows
+            if state.generation == generation {
+                state.dirty.extend(taken);
+            }
             return Err(e);
         }
         if files.partitions.len() > self.options.max_partitions {
-            self.compact(files, now)?;
+            self.compact(files, now, &mut FlushReport::default())?;
             report.compacted = true;
         }
         Ok(report)
@@ -490,14 +540,18 @@ impl MetadataStore {
     }
 
     /// Rewrites the whole table as fresh partitions, then deletes the older files.
-    fn compact(&self, files: &mut Files, now: i64) -> Result<(), PersistenceError> {
+    fn compact(
+        &self,
+        files: &mut Files,
+        now: i64,
+        report: &mut FlushReport,
+    ) -> Result<(), PersistenceError> {
         let (rows, strings) = {
             let state = self.state.lock();
             (state.table.rows.clone(), state.table.strings_only())
         };
         let old = std::mem::take(&mut files.partitions);
-        let mut report = FlushReport::default();
-        if let Err(e) = self.write_rows(files, &rows, &strings, now, &mut report) {
+        if let Err(e) = self.write_rows(files, &rows, &strings, now, report) {
             let mut kept = old;
             kept.append(&mut files.partitions);
             files.partitions = kept;
@@ -627,6 +681,43 @@ mod tests {
 
     fn cids(n: u8) -> Vec<Cid> {
         (0..n).map(|i| object(i, 10).0).collect()
+    }
+
+    #[test]
+    fn past_max_rows_the_coldest_unheld_rows_go_and_stay_gone_after_reopen() {
+        let dir = tempfile::tempdir().unwrap();
+        let opts = MetadataOptions {
+            max_rows: 20,
+            ..options()
+        };
+        let cids = cids(40);
+        {
+            let store = MetadataStore::open(Some(dir.path()), opts.clone(), "simulation").unwrap();
+            store.record_add(&cids[0], 1, None, true);
+            store.flush().unwrap();
+            // later rows are read more often: hotter
+            for (i, cid) in cids.iter().enumerate().skip(1) {
+                store.record_add(cid, 1, None, false);
+                for _ in 0..=i / 5 {
+                    store.record_access(cid, 1, None, Tier::Backend);
+                }
+            }
+            assert!(store.len() <= 20, "{} rows", store.len());
+            assert!(store.get(&cids[0]).is_some(), "pinned rows stay");
+            assert!(
+                store.get(&cids[39]).is_some(),
+                "the newest (hottest) row stays"
+            );
+            assert!(store.get(&cids[1]).is_none(), "an old cold row went");
+            let report = store.flush().unwrap();
+            assert!(
+                report.compacted,
+                "dropped rows leave the files by a rewrite"
+            );
+        }
+        let store = MetadataStore::open(Some(dir.path()), opts, "simulation").unwrap();
+        assert!(store.len() <= 20, "{} rows after reopen", store.len());
+        assert!(store.get(&cids[1]).is_none());
     }
 
     #[test]

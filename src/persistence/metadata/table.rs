@@ -120,6 +120,26 @@ impl Table {
         i
     }
 
+    /// Keeps the rows `keep` says yes to (by index), in order, and rebuilds the index.
+    /// Returns how many were removed. Row indices change: callers drop any they held.
+    pub fn retain_indices(&mut self, mut keep: impl FnMut(usize, &Row) -> bool) -> usize {
+        let before = self.rows.len();
+        let mut i = 0;
+        self.rows.retain(|row| {
+            let k = keep(i, row);
+            i += 1;
+            k
+        });
+        self.index.clear();
+        for (i, row) in self.rows.iter().enumerate() {
+            let hash = self.hasher.hash_one(row.cid);
+            let (rows, hasher) = (&self.rows, &self.hasher);
+            self.index
+                .insert_unique(hash, i as u32, |&j| hasher.hash_one(rows[j as usize].cid));
+        }
+        before - self.rows.len()
+    }
+
     /// Replaces or adds a whole row (loading from disk: the later copy wins).
     pub fn put(&mut self, row: Row) {
         match self.position(&row.cid) {

@@ -1,0 +1,4 @@
+//! Fuzz target: see `ipfs_mcp::fuzz_checks::range_header` for the property it checks.
+#![no_main]
+
+libfuzzer_sys::fuzz_target!(|data: &[u8]| ipfs_mcp::fuzz_checks::range_header(data));
