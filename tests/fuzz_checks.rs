@@ -91,20 +91,20 @@ fn run(target: &str, check: fn(&[u8]), rounds: usize) {
 
 #[test]
 fn range_header() {
-    run("range_header", fuzz_checks::range_header, 20_000);
+    run("range_header", fuzz_checks::range_header, 50_000);
 }
 
 #[test]
 fn upload_name() {
-    run("upload_name", fuzz_checks::upload_name, 20_000);
+    run("upload_name", fuzz_checks::upload_name, 50_000);
 }
 
 #[test]
 fn car_import() {
-    run("car_import", fuzz_checks::car_import, 1_000);
+    run("car_import", fuzz_checks::car_import, 3_000);
 }
 
 #[test]
 fn metadata_filter() {
-    run("metadata_filter", fuzz_checks::metadata_filter, 2_000);
+    run("metadata_filter", fuzz_checks::metadata_filter, 5_000);
 }

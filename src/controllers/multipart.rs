@@ -11,6 +11,22 @@ use actix_web::http::StatusCode;
 use bytes::Bytes;
 use futures_util::{Stream, StreamExt};
 
+/// Why a multipart body was refused after the file part began (Debug shows the same words, so
+/// a message that quotes both does not repeat itself in another form).
+pub struct BodyError(String);
+
+impl std::fmt::Display for BodyError {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(&self.0)
+    }
+}
+
+impl std::fmt::Debug for BodyError {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("multipart")
+    }
+}
+
 /// Largest non-file part read past (they are dropped, so they must be small).
 pub const MAX_FIELD_BYTES: usize = 64 * 1024;
 
@@ -79,30 +95,27 @@ pub async fn rest_is_empty(parts: &mut Multipart) -> Result<(), String> {
     Ok(())
 }
 
-enum Stage {
-    File(Multipart, Field),
-    Done,
-}
-
 /// The file part's bytes, then (before the stream ends) the check that the body ends well.
 pub fn file_then_end(
     parts: Multipart,
     field: Field,
-) -> impl Stream<Item = Result<Bytes, String>> + Unpin {
+) -> impl Stream<Item = Result<Bytes, BodyError>> + Unpin {
+    // the state: the body still being read, or `None` once it has failed
     Box::pin(futures_util::stream::unfold(
-        Stage::File(parts, field),
+        Some((parts, field)),
         |stage| async move {
-            let Stage::File(mut parts, mut field) = stage else {
-                return None;
-            };
+            let (mut parts, mut field) = stage?;
             match field.next().await {
-                Some(Ok(bytes)) => Some((Ok(bytes), Stage::File(parts, field))),
-                Some(Err(e)) => Some((Err(format!("malformed multipart body: {e}")), Stage::Done)),
+                Some(Ok(bytes)) => Some((Ok(bytes), Some((parts, field)))),
+                Some(Err(e)) => Some((
+                    Err(BodyError(format!("malformed multipart body: {e}"))),
+                    None,
+                )),
                 None => {
                     drop(field);
                     match rest_is_empty(&mut parts).await {
                         Ok(()) => None,
-                        Err(e) => Some((Err(e), Stage::Done)),
+                        Err(e) => Some((Err(BodyError(e)), None)),
                     }
                 }
             }

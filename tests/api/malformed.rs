@@ -534,8 +534,7 @@ async fn names_that_leave_the_directory_are_refused() {
             assert_error(status, &body, 400, "invalid_argument");
         }
         // add/file: a part without a file name of its own takes the `filename` parameter
-        let body =
-            format!("--B\r\nContent-Disposition: form-data; name=\"file\"\r\n\r\nx\r\n--B--\r\n");
+        let body = "--B\r\nContent-Disposition: form-data; name=\"file\"\r\n\r\nx\r\n--B--\r\n";
         let res = app
             .client
             .post(app.api(&format!(
@@ -628,6 +627,15 @@ async fn a_malformed_chunked_body_is_a_400_on_every_upload_route() {
     assert_eq!(stored(&app).await, before, "nothing stored");
 }
 
+async fn ranged(app: &TestApp, url: &str, range: &str) -> reqwest::Response {
+    app.client
+        .get(url)
+        .header("range", range)
+        .send()
+        .await
+        .unwrap()
+}
+
 #[tokio::test]
 async fn many_or_overlapping_ranges_are_never_amplified() {
     let app = spawn_app().await;
@@ -643,13 +651,7 @@ async fn many_or_overlapping_ranges_are_never_amplified() {
         app.url(&format!("/ipfs/{cid}")),
         app.api(&format!("ipfs/cat/{cid}")),
     ] {
-        let res = app
-            .client
-            .get(&url)
-            .header("range", &overlapping)
-            .send()
-            .await
-            .unwrap();
+        let res = ranged(&app, &url, &overlapping).await;
         let status = res.status().as_u16();
         let body = res.bytes().await.unwrap();
         assert!(status == 206 || status == 200, "{url}: {status}");
@@ -660,13 +662,7 @@ async fn many_or_overlapping_ranges_are_never_amplified() {
         );
         assert_eq!(&body[..], &data[..]);
         // 500 one-byte ranges 8 bytes apart: coalesced into one part (gaps under 80 bytes)
-        let res = app
-            .client
-            .get(&url)
-            .header("range", &sparse)
-            .send()
-            .await
-            .unwrap();
+        let res = ranged(&app, &url, &sparse).await;
         let body = res.bytes().await.unwrap();
         assert!(
             body.len() <= 4096,
@@ -675,28 +671,19 @@ async fn many_or_overlapping_ranges_are_never_amplified() {
         );
     }
     // far-apart ranges: at most 16 parts, else the whole file
-    let far: Vec<String> = (0..20).map(|i| format!("{0}-{0}", i * 200)).collect();
-    let res = app
-        .client
-        .get(app.url(&format!("/ipfs/{cid}")))
-        .header("range", format!("bytes={}", far.join(",")))
-        .send()
-        .await
-        .unwrap();
+    let one_byte_every = |n: usize, step: usize| {
+        let parts: Vec<String> = (0..n).map(|i| format!("{0}-{0}", i * step)).collect();
+        format!("bytes={}", parts.join(","))
+    };
+    let gateway = app.url(&format!("/ipfs/{cid}"));
+    let res = ranged(&app, &gateway, &one_byte_every(20, 200)).await;
     assert_eq!(
         res.status(),
         200,
         "20 parts is more than 16: the whole file instead"
     );
     assert_eq!(res.bytes().await.unwrap().len(), 4096);
-    let few: Vec<String> = (0..3).map(|i| format!("{0}-{0}", i * 1000)).collect();
-    let res = app
-        .client
-        .get(app.url(&format!("/ipfs/{cid}")))
-        .header("range", format!("bytes={}", few.join(",")))
-        .send()
-        .await
-        .unwrap();
+    let res = ranged(&app, &gateway, &one_byte_every(3, 1000)).await;
     assert_eq!(res.status(), 206);
     assert!(
         res.headers()["content-type"]
