@@ -4,8 +4,9 @@
 //! Headers: `Cache-Control: public, max-age=29030400, immutable`, a strong `ETag` (`"<cid>"`,
 //! `"<cid>.raw"` for raw blocks), `X-Ipfs-Path`, `X-Ipfs-Roots`, `Accept-Ranges: bytes`, and a
 //! `Content-Type` from the file name's extension, else sniffed from the bytes. Ranges: single,
-//! suffix and open ranges are a 206; several are a 206 `multipart/byteranges`; none satisfiable
-//! is a 416. `If-None-Match` gives 304. `Cache-Control: only-if-cached` on content that is not
+//! suffix and open ranges are a 206; several are merged ([`range::plan`]) and, if still more than
+//! one part, a 206 `multipart/byteranges` of at most 16 parts (else the whole file); none
+//! satisfiable is a 416. `If-None-Match` gives 304. `Cache-Control: only-if-cached` on content that is not
 //! local gives 412.
 //!
 //! A directory is redirected to its slash form (301), then answered with its `index.html` when
