@@ -99,20 +99,9 @@ pub async fn put(
 
 /// The block from a multipart body: its one file (or `data`) part, in a well-formed body.
 async fn read_multipart(req: &HttpRequest, payload: web::Payload) -> Result<Bytes> {
-    use super::multipart::{malformed, rest_is_empty, skip};
+    use super::multipart::{first_part, is_file, malformed, rest_is_empty};
     let mut parts = Multipart::new(req.headers(), payload.into_inner());
-    let mut field = loop {
-        match parts.next().await {
-            None => return Err(ApiError::missing_field("file")),
-            Some(Err(e)) => return Err(malformed(e)),
-            Some(Ok(mut field)) => {
-                if super::multipart::is_file(&field) || field.name() == Some("data") {
-                    break field;
-                }
-                skip(&mut field).await.map_err(malformed)?;
-            }
-        }
-    };
+    let mut field = first_part(&mut parts, |f| is_file(f) || f.name() == Some("data")).await?;
     let mut buf = BytesMut::new();
     while let Some(chunk) = field.next().await {
         let chunk = chunk.map_err(malformed)?;

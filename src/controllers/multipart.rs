@@ -30,12 +30,18 @@ impl std::fmt::Debug for BodyError {
 /// Largest non-file part read past (they are dropped, so they must be small).
 pub const MAX_FIELD_BYTES: usize = 64 * 1024;
 
+/// The words for a body the multipart parser refused.
+fn malformed_text(e: impl std::fmt::Display) -> String {
+    format!("malformed multipart body: {e}")
+}
+
 pub fn malformed(e: impl std::fmt::Display) -> ApiError {
-    ApiError::new(
-        StatusCode::BAD_REQUEST,
-        "malformed_multipart",
-        format!("malformed multipart body: {e}"),
-    )
+    refused(malformed_text(e))
+}
+
+/// A 400 `malformed_multipart` with this message.
+fn refused(message: String) -> ApiError {
+    ApiError::new(StatusCode::BAD_REQUEST, "malformed_multipart", message)
 }
 
 /// A part that carries a file: named `file`, or with a file name.
@@ -51,9 +57,7 @@ pub fn is_file(field: &Field) -> bool {
 pub async fn skip(field: &mut Field) -> Result<(), String> {
     let mut seen = 0usize;
     while let Some(chunk) = field.next().await {
-        seen += chunk
-            .map_err(|e| format!("malformed multipart body: {e}"))?
-            .len();
+        seen += chunk.map_err(malformed_text)?.len();
         if seen > MAX_FIELD_BYTES {
             return Err(format!(
                 "a form field over {MAX_FIELD_BYTES} bytes beside the file"
@@ -65,15 +69,23 @@ pub async fn skip(field: &mut Field) -> Result<(), String> {
 
 /// The first file part, skipping form fields before it.
 pub async fn first_file(parts: &mut Multipart) -> Result<Field, ApiError> {
+    first_part(parts, is_file).await
+}
+
+/// The first part `wanted` accepts, skipping (bounded) the parts before it.
+pub async fn first_part(
+    parts: &mut Multipart,
+    wanted: impl Fn(&Field) -> bool,
+) -> Result<Field, ApiError> {
     loop {
         match parts.next().await {
             None => return Err(ApiError::missing_field("file")),
             Some(Err(e)) => return Err(malformed(e)),
             Some(Ok(mut field)) => {
-                if is_file(&field) {
+                if wanted(&field) {
                     return Ok(field);
                 }
-                skip(&mut field).await.map_err(malformed)?;
+                skip(&mut field).await.map_err(refused)?;
             }
         }
     }
@@ -82,8 +94,7 @@ pub async fn first_file(parts: &mut Multipart) -> Result<Field, ApiError> {
 /// Checks that nothing but form fields follows, up to a well-formed end of the body.
 pub async fn rest_is_empty(parts: &mut Multipart) -> Result<(), String> {
     while let Some(next) = parts.next().await {
-        let mut field =
-            next.map_err(|e: MultipartError| format!("malformed multipart body: {e}"))?;
+        let mut field = next.map_err(|e: MultipartError| malformed_text(e))?;
         if is_file(&field) {
             return Err(
                 "several files in one upload are not supported here; send one file per request"
@@ -107,10 +118,7 @@ pub fn file_then_end(
             let (mut parts, mut field) = stage?;
             match field.next().await {
                 Some(Ok(bytes)) => Some((Ok(bytes), Some((parts, field)))),
-                Some(Err(e)) => Some((
-                    Err(BodyError(format!("malformed multipart body: {e}"))),
-                    None,
-                )),
+                Some(Err(e)) => Some((Err(BodyError(malformed_text(e))), None)),
                 None => {
                     drop(field);
                     match rest_is_empty(&mut parts).await {
