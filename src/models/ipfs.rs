@@ -4,7 +4,7 @@
 //! to date.
 
 use super::health::{HealthStatus, status_of};
-use super::memory::{DISK_INDEX_ENTRY_BYTES, METADATA_ROW_BYTES, MemoryReport, Part, TierMemory};
+use super::memory::{DISK_INDEX_ENTRY_BYTES, METADATA_ROW_BYTES, MemoryReport, Part};
 use super::operations::OperationLog;
 use super::range::{self, ByteRange, RangePlan};
 use super::stats::OperationStats;
@@ -156,12 +156,7 @@ impl IpfsModel {
         let disk_items = of("disk").map_or(0, |u| u.items);
         let fetches = self.cache.inflight_fetches() as u64;
         MemoryReport::new(
-            TierMemory {
-                items: memory.items,
-                bytes: memory.bytes,
-                charged_bytes: memory.charged_bytes,
-                limit_bytes: memory.limit_bytes,
-            },
+            memory,
             Part::of(disk_items, DISK_INDEX_ENTRY_BYTES),
             Part::of(self.metadata.len() as u64, METADATA_ROW_BYTES),
             Part::of(fetches, self.cache.max_object_bytes()),

@@ -12,6 +12,7 @@
 //! * the operations ring: `server.operations_capacity` records of bounded size.
 
 use crate::alloc::AllocatorStats;
+use crate::persistence::TierUsage;
 use serde::Serialize;
 
 /// Heap bytes per metadata row (the row, its hash-index slot, dirty-set slot), measured.
@@ -25,22 +26,14 @@ pub struct MemoryReport {
     pub rss_bytes: Option<u64>,
     /// jemalloc's own figures.
     pub allocator: Option<AllocatorStats>,
-    pub memory_tier: TierMemory,
+    /// Items, bytes, bytes plus per-entry overhead (what counts against the limit), limit.
+    pub memory_tier: TierUsage,
     pub disk_tier_index: Part,
     pub metadata_rows: Part,
     pub inflight_fetches: Part,
     pub requests_in_flight: u64,
     /// Sum of the known parts.
     pub known_bytes: u64,
-}
-
-#[derive(Debug, Clone, Copy, Serialize)]
-pub struct TierMemory {
-    pub items: u64,
-    pub bytes: u64,
-    /// Bytes plus per-entry overhead: what counts against the limit.
-    pub charged_bytes: u64,
-    pub limit_bytes: u64,
 }
 
 #[derive(Debug, Clone, Copy, Serialize)]
@@ -69,7 +62,7 @@ pub fn rss_bytes() -> Option<u64> {
 
 impl MemoryReport {
     pub fn new(
-        memory_tier: TierMemory,
+        memory_tier: TierUsage,
         disk_tier_index: Part,
         metadata_rows: Part,
         inflight_fetches: Part,
