@@ -45,7 +45,6 @@ pub const MIN_CHARGE: u64 = 4096;
 
 pub struct DiskTier {
     limit: u64,
-    min_charge: u64,
     objects: PathBuf,
     tmp: PathBuf,
     index: Mutex<Index>,
@@ -131,7 +130,6 @@ impl DiskTier {
         }
         Ok(Self {
             limit: limit_bytes,
-            min_charge: MIN_CHARGE,
             objects,
             tmp,
             index: Mutex::new(index),
@@ -146,12 +144,11 @@ impl DiskTier {
     }
 
     /// Charges every entry at least `bytes` (default [`MIN_CHARGE`]; tests use small tiers).
-    pub fn with_min_charge(mut self, bytes: u64) -> Self {
-        self.min_charge = bytes;
+    pub fn with_min_charge(self, bytes: u64) -> Self {
         let mut index = self.index.lock();
         index.min_charge = bytes;
-        let sizes: Vec<u64> = index.recency.iter().map(|(_, s)| *s).collect();
-        index.charged = sizes.iter().map(|s| (*s).max(bytes)).sum();
+        let charged = index.recency.iter().map(|(_, s)| (*s).max(bytes)).sum();
+        index.charged = charged;
         drop(index);
         self
     }
@@ -177,11 +174,15 @@ impl DiskTier {
             f.write_all(&header)?;
             f.write_all(data)
         });
-        let moved = written.and_then(|()| {
-            if let Some(parent) = path.parent() {
-                fs::create_dir_all(parent)?;
+        // the fan-out directory is made the first time a rename into it fails, not on every put
+        let moved = written.and_then(|()| match fs::rename(&tmp, &path) {
+            Err(e) if e.kind() == io::ErrorKind::NotFound => {
+                if let Some(parent) = path.parent() {
+                    fs::create_dir_all(parent)?;
+                }
+                fs::rename(&tmp, &path)
             }
-            fs::rename(&tmp, &path)
+            other => other,
         });
         moved.map_err(|e| {
             let _ = fs::remove_file(&tmp);
@@ -263,10 +264,10 @@ impl CacheTier for DiskTier {
 
     fn put(&self, cid: Cid, data: Bytes) -> Result<Vec<Evicted>, PersistenceError> {
         let size = data.len() as u64;
-        if size.max(self.min_charge) > self.limit {
+        let mut index = self.index.lock();
+        if index.charge(size) > self.limit {
             return Ok(Vec::new());
         }
-        let mut index = self.index.lock();
         if index.recency.contains(&cid) {
             index.recency.promote(&cid);
             return Ok(Vec::new());
