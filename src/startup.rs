@@ -12,7 +12,7 @@ use crate::persistence::{
     CacheTier, Ranker, disk::DiskTier, memory::MemoryTier, tiered::TieredStore,
 };
 use actix_web::dev::Server;
-use actix_web::middleware::{Compress, from_fn};
+use actix_web::middleware::from_fn;
 use actix_web::{App, HttpServer, web};
 use std::net::TcpListener;
 use std::path::PathBuf;
@@ -239,7 +239,7 @@ fn run(
                 c::error::ApiError::bad_request(format!("invalid query string: {e}")).into()
             }))
             .wrap(from_fn(c::middleware::observe))
-            .wrap(Compress::default())
+            .wrap(from_fn(c::compress::generated_only))
             .configure(routes)
             .default_service(web::to(c::system::not_found))
     });

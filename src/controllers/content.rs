@@ -43,6 +43,7 @@ pub fn content_headers(res: &mut HttpResponseBuilder, etag: &str, ipfs_path: &st
         .insert_header(("X-Cache-Hit", hit))
         .insert_header(("X-Cache-Tier", tier.as_str()))
         .insert_header((header::ACCEPT_RANGES, "bytes"));
+    super::compress::stored(res);
 }
 
 /// `GET|HEAD ipfs/cat/<cid>[/path]` and `ipfs/get/...`, mounted under a static prefix: the rest
@@ -190,7 +191,8 @@ pub async fn cat_json(
     state
         .model
         .record_read(&file, Tier::Backend, Some(&content_type));
-    Ok(envelope::ok(
+    // the file's bytes, base64'd: content, so never re-encoded (compress.rs)
+    let mut res = envelope::ok(
         &req,
         state.model.simulated(),
         json!({
@@ -202,5 +204,7 @@ pub async fn cat_json(
             "content_type": content_type,
             "data": base64::engine::general_purpose::STANDARD.encode(&data),
         }),
-    ))
+    );
+    res.extensions_mut().insert(super::compress::StoredBytes);
+    Ok(res)
 }

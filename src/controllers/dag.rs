@@ -148,7 +148,7 @@ pub async fn export(path: web::Path<String>, state: web::Data<AppState>) -> Resu
     // a missing root is a clean error; a block missing later aborts the stream
     node.block_stat(&path.root).await?;
     let stream = car::export(state.model.backend(), path.clone(), Default::default());
-    Ok(HttpResponse::Ok()
+    Ok(super::compress::stored(&mut HttpResponse::Ok())
         .insert_header((header::CONTENT_TYPE, "application/vnd.ipld.car; version=1"))
         .insert_header((
             header::CONTENT_DISPOSITION,

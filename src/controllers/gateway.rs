@@ -469,7 +469,8 @@ async fn serve_car(
     } else {
         HttpResponse::Ok()
     };
-    res.insert_header((header::ETAG, etag.clone()))
+    super::compress::stored(&mut res)
+        .insert_header((header::ETAG, etag.clone()))
         .insert_header((header::CACHE_CONTROL, IMMUTABLE))
         .insert_header(("X-Ipfs-Path", path.to_string()))
         .insert_header(("X-Ipfs-Roots", path.root.to_string()))
@@ -510,6 +511,7 @@ async fn respond(
         .get(header::RANGE)
         .and_then(|v| v.to_str().ok());
     let mut res = HttpResponse::Ok();
+    super::compress::stored(&mut res);
     for h in headers {
         res.insert_header(h);
     }

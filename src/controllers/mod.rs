@@ -9,6 +9,7 @@
 pub mod add;
 pub mod block;
 pub mod cache;
+pub mod compress;
 pub mod content;
 pub mod dag;
 pub mod envelope;

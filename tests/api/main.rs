@@ -7,6 +7,7 @@ mod add;
 mod cache;
 mod car;
 mod content;
+mod encoding;
 mod errors;
 mod gateway;
 mod helpers;
