@@ -20,8 +20,10 @@ trap 'nginx -c "$work/nginx.conf" -s stop 2>/dev/null || true; kill "${pid:-0}" 
 
 cargo build --release --quiet --manifest-path "$here/Cargo.toml"
 mkdir -p "$work/www" "$work/logs"
+chmod 755 "$work" "$work/www"   # nginx's workers run as www-data: mktemp's 0700 would be a 403
 head -c 4096 /dev/urandom > "$work/www/obj.bin"
 head -c 1048576 /dev/urandom > "$work/www/big.bin"
+chmod 644 "$work/www/"*.bin
 cat > "$work/nginx.conf" <<CONF
 worker_processes 2;
 pid $work/nginx.pid;
@@ -45,10 +47,11 @@ echo "X-Cache-Tier after warm-up: $tier"
 browser="Accept-Encoding: gzip, deflate, br, zstd"
 # wrk's summary: requests/s, and transfer/s normalised to MB/s
 measure() { wrk -t2 -c"$conns" -d"${secs}s" "$@" | awk '
+  /Non-2xx/ {print "non-2xx answers: " $0 > "/dev/stderr"; bad=1}
   /Requests\/sec/ {r=$2}
   /Transfer\/sec/ {v=$2; u=substr(v, length(v)-1); n=v+0;
     if (u=="GB") n*=1024; else if (u=="KB") n/=1024; else if (u!="MB") n/=1048576; t=n}
-  END {printf "%s %.1f\n", r, t}'; }
+  END {if (bad) exit 1; printf "%s %.1f\n", r, t}'; }
 ratio() { awk -v a="$1" -v b="$2" 'BEGIN {printf "%.2f", a/b}'; }
 for hdr in "" "$browser"; do
   label=${hdr:+"with a browser's Accept-Encoding"}; label=${label:-bare}

@@ -20,7 +20,7 @@
 use actix_http::encoding::Encoder;
 use actix_web::body::{BodySize, MessageBody};
 use actix_web::dev::{ServiceRequest, ServiceResponse};
-use actix_web::http::header::{self, AcceptEncoding, ContentEncoding, Encoding, Header};
+use actix_web::http::header::{self, ContentEncoding, HeaderValue};
 use actix_web::middleware::Next;
 use actix_web::{Error, HttpResponseBuilder};
 
@@ -37,23 +37,44 @@ pub fn stored(res: &mut HttpResponseBuilder) -> &mut HttpResponseBuilder {
 /// Smallest generated body worth compressing.
 pub const MIN_BYTES: u64 = 1024;
 
-/// What we offer, best first (gzip only: the one coding every client decodes).
-const OFFERED: [Encoding; 2] = [Encoding::gzip(), Encoding::deflate()];
-
-/// The middleware (`startup::run` wraps the app in it).
+/// The middleware (`startup::run` wraps the app in it). The request's `Accept-Encoding` is
+/// only parsed when the answer qualifies: content (the hot path) pays for one header clone.
 pub async fn generated_only(
     req: ServiceRequest,
     next: Next<impl MessageBody + 'static>,
 ) -> Result<ServiceResponse<impl MessageBody>, Error> {
-    let wanted = AcceptEncoding::parse(&req)
-        .ok()
-        .and_then(|accept| accept.negotiate(OFFERED.iter()));
+    let accept = req.headers().get(header::ACCEPT_ENCODING).cloned();
     let res = next.call(req).await?;
-    let encoding = match wanted {
-        Some(Encoding::Known(enc)) if worth_compressing(&res) => enc,
+    let encoding = match accept {
+        Some(accept) if worth_compressing(&res) => offered(&accept),
         _ => ContentEncoding::Identity,
     };
     Ok(res.map_body(move |head, body| Encoder::response(encoding, head, body)))
+}
+
+/// What we offer out of what the client accepts: gzip (the one coding every client decodes),
+/// else deflate, else identity (never a 406 for a body that can always go out unencoded).
+fn offered(accept: &HeaderValue) -> ContentEncoding {
+    let Ok(accept) = accept.to_str() else {
+        return ContentEncoding::Identity;
+    };
+    let acceptable = |coding: &str| {
+        accept.split(',').any(|item| {
+            let mut params = item.split(';');
+            let name = params.next().unwrap_or("").trim();
+            let q = params
+                .find_map(|p| p.trim().strip_prefix("q="))
+                .map_or(1.0, |q| q.trim().parse::<f32>().unwrap_or(0.0));
+            (name.eq_ignore_ascii_case(coding) || name == "*") && q > 0.0
+        })
+    };
+    if acceptable("gzip") {
+        ContentEncoding::Gzip
+    } else if acceptable("deflate") {
+        ContentEncoding::Deflate
+    } else {
+        ContentEncoding::Identity
+    }
 }
 
 fn worth_compressing<B: MessageBody>(res: &ServiceResponse<B>) -> bool {
@@ -87,5 +108,16 @@ mod tests {
         assert!(!generated_type("application/vnd.ipld.car; version=1"));
         assert!(!generated_type("application/x-ndjson"));
         assert!(!generated_type(""));
+    }
+
+    #[test]
+    fn negotiation_honours_q_values() {
+        let of = |s: &str| offered(&HeaderValue::from_str(s).unwrap());
+        assert_eq!(of("gzip, deflate, br, zstd"), ContentEncoding::Gzip);
+        assert_eq!(of("br;q=1, gzip;q=0, deflate;q=0.5"), ContentEncoding::Deflate);
+        assert_eq!(of("br, zstd"), ContentEncoding::Identity);
+        assert_eq!(of("*"), ContentEncoding::Gzip);
+        assert_eq!(of("GZIP;q=0.1"), ContentEncoding::Gzip);
+        assert_eq!(of("gzip;q=0"), ContentEncoding::Identity);
     }
 }

@@ -10,9 +10,11 @@
 //! enter the reader through a [`reader::BlockSource`], so the same code serves every backend.
 
 pub mod car;
+pub mod hamt;
 pub mod importer;
 pub mod options;
 pub mod reader;
+pub mod tree;
 
 pub use importer::{ImportSummary, Importer};
 pub use options::{ImportOptions, OptionsError};
