@@ -6,8 +6,8 @@
 //! * [`range_header`]: a `Range` header against any size plans ranges inside the content,
 //!   sorted, disjoint, at most [`range::MAX_PARTS`], never more bytes than the content;
 //!   `?offset=&length=` never wraps.
-//! * [`upload_name`]: an uploaded file's name becomes an entry name that cannot leave its
-//!   directory (not empty, `.`, `..`, no `/` or NUL), or is refused.
+//! * [`upload_name`]: an uploaded part's name becomes a path whose every component is an entry
+//!   name that cannot leave the upload's root (not empty, `.`, `..`, no NUL), or is refused.
 //! * [`car_import`]: a CAR reader fed anything either imports blocks that each hash to their
 //!   CID, or fails and stores nothing.
 //! * [`metadata_filter`]: the metadata filter language parses or refuses anything, and a parsed
@@ -62,12 +62,15 @@ pub fn range_header(data: &[u8]) {
 
 pub fn upload_name(data: &[u8]) {
     let raw = String::from_utf8_lossy(data);
-    match crate::unixfs::options::upload_name(&raw) {
+    match crate::unixfs::tree::EntryPath::from_upload(&raw) {
         Ok(None) => assert!(raw.is_empty()),
-        Ok(Some(name)) => {
-            assert!(!name.is_empty() && name != "." && name != "..", "{name:?}");
-            assert!(!name.contains(['/', '\\', '\0']), "{name:?}");
-            assert!(crate::unixfs::options::check_entry_name(&name).is_ok());
+        Ok(Some(path)) => {
+            assert!(!path.components().is_empty());
+            for name in path.components() {
+                assert!(!name.is_empty() && name != "." && name != "..", "{name:?}");
+                assert!(!name.contains(['/', '\0']), "{name:?}");
+                assert!(crate::unixfs::options::check_entry_name(name).is_ok());
+            }
         }
         Err(_) => {}
     }

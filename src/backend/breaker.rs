@@ -286,8 +286,12 @@ impl Backend for GuardedBackend {
         health
     }
 
-    async fn add(&self, input: ByteStream, options: AddOptions) -> Result<Added, BackendError> {
-        self.guard(self.inner.add(input, options)).await
+    async fn add_parts(
+        &self,
+        parts: AddParts,
+        options: AddOptions,
+    ) -> Result<Added, BackendError> {
+        self.guard(self.inner.add_parts(parts, options)).await
     }
 
     async fn stat(&self, path: &ContentPath) -> Result<NodeStat, BackendError> {

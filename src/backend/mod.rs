@@ -23,6 +23,7 @@ pub use types::*;
 use async_trait::async_trait;
 use bytes::Bytes;
 use cid::Cid;
+use futures_util::StreamExt;
 use futures_util::stream::BoxStream;
 
 /// A stream of content bytes.
@@ -43,8 +44,26 @@ pub trait Backend: Send + Sync + 'static {
         None
     }
 
-    /// Imports a stream as a UnixFS file (Kubo's `add`).
-    async fn add(&self, input: ByteStream, options: AddOptions) -> Result<Added, BackendError>;
+    /// Imports a stream as one UnixFS file (Kubo's `add` of one part), named
+    /// `options.import.file_name`.
+    async fn add(&self, input: ByteStream, options: AddOptions) -> Result<Added, BackendError> {
+        let path = match options.import.file_name.as_deref() {
+            Some(name) => Some(
+                crate::unixfs::tree::EntryPath::parse(name)
+                    .map_err(|e| BackendError::InvalidInput(e.to_string()))?,
+            ),
+            None => None,
+        };
+        let part = AddPart::File { path, data: input };
+        self.add_parts(futures_util::stream::iter([Ok(part)]).boxed(), options)
+            .await
+    }
+
+    /// Imports files, directories and symlinks as one tree (Kubo's `add` of many parts): one
+    /// entry per file and directory, the root last. A part that cannot be placed (a
+    /// duplicate path, a path under a file) is an `InvalidInput` error, never dropped.
+    async fn add_parts(&self, parts: AddParts, options: AddOptions)
+    -> Result<Added, BackendError>;
 
     /// Resolves `cid[/path]` to the node it names and describes it.
     async fn stat(&self, path: &ContentPath) -> Result<NodeStat, BackendError>;

@@ -89,7 +89,29 @@ pub struct AddOptions {
     pub only_hash: bool,
 }
 
-/// One entry of an add: the file, and the wrapping directory when asked for.
+/// One part of an add, in upload order (Kubo's multipart `file` parts).
+pub enum AddPart {
+    /// A file: its path in the upload (`None`: one unnamed file, named by its CID), and its
+    /// bytes, read to the end before the next part is asked for.
+    File {
+        path: Option<crate::unixfs::tree::EntryPath>,
+        data: super::ByteStream,
+    },
+    /// A directory (`application/x-directory`), possibly empty.
+    Directory {
+        path: crate::unixfs::tree::EntryPath,
+    },
+    /// A symlink (`application/symlink`): a UnixFS symlink to `target`, never followed.
+    Symlink {
+        path: crate::unixfs::tree::EntryPath,
+        target: String,
+    },
+}
+
+/// The parts of one add, as they arrive.
+pub type AddParts = futures_util::stream::BoxStream<'static, Result<AddPart, BackendError>>;
+
+/// One entry of an add: each file and directory, the root last.
 #[derive(Debug, Clone, Serialize)]
 pub struct AddedEntry {
     #[serde(rename = "Name")]
@@ -112,8 +134,10 @@ pub struct Added {
     pub dag_size: u64,
     /// Bytes of content read.
     pub content_size: u64,
-    /// Every entry Kubo would print, file first.
+    /// Every entry Kubo would print: files, then directories, the root last.
     pub entries: Vec<AddedEntry>,
+    /// The top-level entries (each pinned when pinning): the root alone when wrapped.
+    pub roots: Vec<Cid>,
     pub pinned: bool,
 }
 

@@ -1,8 +1,13 @@
 //! `POST ipfs/add`, `ipfs/add/json`, `ipfs/add/file`: content in, CID out, streamed.
 //!
-//! The body (multipart `file` part, raw `application/octet-stream`, or JSON `{content,
-//! filename}`) is pumped through a bounded channel into the backend's importer, so memory use
-//! does not grow with the upload. Sizes are enforced as bytes arrive (413).
+//! The body (multipart parts, raw `application/octet-stream`, or JSON `{content, filename}`)
+//! is pumped through a bounded channel into the backend's importer, so memory use does not
+//! grow with the upload. Sizes are enforced as bytes arrive (413), across all parts.
+//!
+//! Multipart takes Kubo's directory adds: many files, directories and symlinks, nested by
+//! their `filename` paths ([`super::multipart::parts`]). The answer has one entry per file
+//! and directory, the root last: the envelope's `entries`, or Kubo's NDJSON lines for
+//! `Accept: application/x-ndjson`.
 
 use super::error::ApiError;
 use super::params::{Args, is_json};
@@ -116,7 +121,25 @@ async fn handle(
     Ok(render(&req, &state, &added))
 }
 
+/// The envelope (entries as a JSON array, the root last), or Kubo's NDJSON lines, one per
+/// entry, when the client asks for `application/x-ndjson`.
 fn render(req: &HttpRequest, state: &AppState, added: &Added) -> HttpResponse {
+    let wants_lines = req
+        .headers()
+        .get(actix_web::http::header::ACCEPT)
+        .and_then(|v| v.to_str().ok())
+        .is_some_and(|v| v.contains("application/x-ndjson"));
+    if wants_lines {
+        let mut body = String::new();
+        for entry in &added.entries {
+            body.push_str(&serde_json::to_string(entry).unwrap_or_default());
+            body.push('\n');
+        }
+        return HttpResponse::Ok()
+            .content_type("application/x-ndjson")
+            .insert_header(("X-Chunked-Output", "1"))
+            .body(body);
+    }
     let cid = added.root.to_string();
     let mut fields = json!({
         "cid": cid,
@@ -126,12 +149,11 @@ fn render(req: &HttpRequest, state: &AppState, added: &Added) -> HttpResponse {
         "content_size_bytes": added.content_size,
         "pinned": added.pinned,
     });
-    if added.entries.len() > 1 {
-        fields["entries"] = serde_json::to_value(&added.entries).unwrap_or_default();
-    }
+    fields["entries"] = serde_json::to_value(&added.entries).unwrap_or_default();
     envelope::ok(req, state.model.simulated(), fields)
 }
 
+/// Every part of a multipart add (files, directories, symlinks), streamed into the model.
 async fn add_multipart(
     req: &HttpRequest,
     payload: web::Payload,
@@ -139,21 +161,11 @@ async fn add_multipart(
     state: &AppState,
     limit: u64,
 ) -> Result<Added> {
-    let mut parts = Multipart::new(req.headers(), payload.into_inner());
-    let field = super::multipart::first_file(&mut parts).await?;
-    let file_name = match field.content_disposition().and_then(|cd| cd.get_filename()) {
-        Some(raw) => crate::unixfs::options::upload_name(raw)
-            .map_err(|e| ApiError::bad_request(e.to_string()))?,
-        None => None,
-    };
-    let opts = options(&Args::query_only(query.clone()), file_name)?;
-    add_stream(
-        super::multipart::file_then_end(parts, field),
-        opts,
-        state,
-        limit,
-    )
-    .await
+    let mut multipart = Multipart::new(req.headers(), payload.into_inner());
+    let first = super::multipart::first_file(&mut multipart).await?;
+    let opts = options(&Args::query_only(query.clone()), None)?;
+    let (pump, parts) = super::multipart::parts(multipart, first, limit);
+    Ok(drive(pump, state.model.add_parts(parts, opts)).await?)
 }
 
 async fn add_from_json(
@@ -244,13 +256,28 @@ where
     S: Stream<Item = std::result::Result<Bytes, E>> + Unpin,
     E: std::fmt::Display + std::fmt::Debug,
 {
+    pumped_counted(source, limit, Default::default())
+}
+
+/// [`pumped`] for one of several streams sharing one `limit`: `seen` counts across them.
+pub fn pumped_counted<S, E>(
+    source: S,
+    limit: u64,
+    seen: std::rc::Rc<std::cell::Cell<u64>>,
+) -> (
+    impl std::future::Future<Output = std::result::Result<(), BackendError>>,
+    ByteStream,
+)
+where
+    S: Stream<Item = std::result::Result<Bytes, E>> + Unpin,
+    E: std::fmt::Display + std::fmt::Debug,
+{
     let (tx, rx) =
         tokio::sync::mpsc::channel::<std::result::Result<Bytes, BackendError>>(PUMP_DEPTH);
     let whole = std::sync::Arc::new(std::sync::atomic::AtomicBool::new(false));
     let seen_whole = whole.clone();
     let pump = async move {
         let mut source = source;
-        let mut seen: u64 = 0;
         loop {
             let failure = match source.next().await {
                 None => {
@@ -258,8 +285,8 @@ where
                     return Ok(());
                 }
                 Some(Ok(bytes)) => {
-                    seen += bytes.len() as u64;
-                    if seen <= limit {
+                    seen.set(seen.get() + bytes.len() as u64);
+                    if seen.get() <= limit {
                         if tx.send(Ok(bytes)).await.is_err() {
                             // the consumer stopped reading: its own result says why
                             return Ok(());
@@ -278,10 +305,10 @@ where
 }
 
 /// The channel's items; its end is an end only if the pump saw the body's end.
-fn stream_from(
-    mut rx: tokio::sync::mpsc::Receiver<std::result::Result<Bytes, BackendError>>,
+pub fn stream_from<T: Send + 'static>(
+    mut rx: tokio::sync::mpsc::Receiver<std::result::Result<T, BackendError>>,
     whole: std::sync::Arc<std::sync::atomic::AtomicBool>,
-) -> ByteStream {
+) -> futures_util::stream::BoxStream<'static, std::result::Result<T, BackendError>> {
     let mut ended = false;
     futures_util::stream::poll_fn(move |cx| {
         if ended {

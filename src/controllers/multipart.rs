@@ -1,11 +1,21 @@
-//! Multipart uploads: the one file part, and a body that must end as multipart says it ends.
+//! Multipart uploads: one file part ([`file_then_end`]: block/put, dag/put, dag/import), or
+//! the many parts of a directory add ([`parts`]), and a body that must end as multipart says
+//! it ends.
 //!
-//! A body cut off inside the file part, or after it without the closing delimiter, or with a
-//! second file, is an error (400), never a shorter file stored as if whole: the stream handed
-//! to the importer yields the error before it ends, so nothing is acknowledged. Parts that are
-//! not files (form fields some clients send) are read and dropped, up to [`MAX_FIELD_BYTES`].
+//! A body cut off inside a part, or after it without the closing delimiter, is an error (400),
+//! never a shorter file stored as if whole: the stream handed to the importer yields the
+//! error before it ends, so nothing is acknowledged. Where one file is expected, a second is
+//! a 400 too. Parts that are not files (form fields some clients send) are read and dropped,
+//! up to [`MAX_FIELD_BYTES`].
+//!
+//! A directory add's parts are classified as Kubo's clients send them: `application/
+//! x-directory` is a directory, `application/symlink` a symlink (its body, at most
+//! [`MAX_FIELD_BYTES`], the target), anything else a file; the path is the part's
+//! `filename`, percent-decoded once ([`EntryPath::from_upload`]).
 
 use super::error::ApiError;
+use crate::backend::{AddPart, AddParts, BackendError};
+use crate::unixfs::tree::EntryPath;
 use actix_multipart::{Field, Multipart, MultipartError};
 use actix_web::http::StatusCode;
 use bytes::Bytes;
@@ -129,4 +139,126 @@ pub fn file_then_end(
             }
         },
     ))
+}
+
+/// What a part of a directory add is.
+enum PartKind {
+    File,
+    Directory,
+    Symlink,
+}
+
+fn kind_of(field: &Field) -> PartKind {
+    match field.content_type().map(|m| m.essence_str().to_ascii_lowercase()) {
+        Some(t) if t == "application/x-directory" => PartKind::Directory,
+        Some(t) if t == "application/symlink" => PartKind::Symlink,
+        _ => PartKind::File,
+    }
+}
+
+fn path_of(field: &Field) -> Result<Option<EntryPath>, BackendError> {
+    let raw = field
+        .content_disposition()
+        .and_then(|cd| cd.get_filename())
+        .unwrap_or_default();
+    EntryPath::from_upload(raw).map_err(|e| BackendError::InvalidInput(e.to_string()))
+}
+
+/// A non-file part's body, bounded (a symlink's target).
+async fn small_body(field: &mut Field) -> Result<Vec<u8>, BackendError> {
+    let mut out = Vec::new();
+    while let Some(chunk) = field.next().await {
+        let chunk = chunk.map_err(|e| BackendError::Input(malformed_text(e)))?;
+        if out.len() + chunk.len() > MAX_FIELD_BYTES {
+            return Err(BackendError::InvalidInput(format!(
+                "a symlink target over {MAX_FIELD_BYTES} bytes"
+            )));
+        }
+        out.extend_from_slice(&chunk);
+    }
+    Ok(out)
+}
+
+/// The parts of a directory add, from `first` (the first file part, found by the caller so
+/// that a body without one is a 422 before anything starts) to the body's end. The future
+/// moves the bytes and must run alongside the consumer ([`super::add::drive`]); all files
+/// together are held to `limit`. The stream ends cleanly only if the body did.
+pub fn parts(
+    mut multipart: Multipart,
+    first: Field,
+    limit: u64,
+) -> (
+    impl std::future::Future<Output = Result<(), BackendError>>,
+    AddParts,
+) {
+    let (tx, rx) = tokio::sync::mpsc::channel::<Result<AddPart, BackendError>>(1);
+    let whole = std::sync::Arc::new(std::sync::atomic::AtomicBool::new(false));
+    let stream = super::add::stream_from(rx, whole.clone());
+    let pump = async move {
+        let seen = std::rc::Rc::new(std::cell::Cell::new(0u64));
+        let mut next = Some(first);
+        let result: Result<(), BackendError> = async {
+            loop {
+                let mut field = match next.take() {
+                    Some(f) => f,
+                    None => match multipart.next().await {
+                        None => return Ok(()),
+                        Some(Err(e)) => return Err(BackendError::Input(malformed_text(e))),
+                        Some(Ok(f)) => f,
+                    },
+                };
+                if !is_file(&field) {
+                    skip(&mut field).await.map_err(BackendError::Input)?;
+                    continue;
+                }
+                let path = path_of(&field)?;
+                let named = |path: Option<EntryPath>| {
+                    path.ok_or_else(|| {
+                        BackendError::InvalidInput(
+                            "a directory or symlink part needs a file name (its path)".into(),
+                        )
+                    })
+                };
+                let part = match kind_of(&field) {
+                    PartKind::Directory => {
+                        skip(&mut field).await.map_err(BackendError::Input)?;
+                        AddPart::Directory { path: named(path)? }
+                    }
+                    PartKind::Symlink => {
+                        let target = String::from_utf8(small_body(&mut field).await?)
+                            .map_err(|_| {
+                                BackendError::InvalidInput("a symlink target is not UTF-8".into())
+                            })?;
+                        AddPart::Symlink {
+                            path: named(path)?,
+                            target,
+                        }
+                    }
+                    PartKind::File => {
+                        let (pump, data) = super::add::pumped_counted(&mut field, limit, seen.clone());
+                        if tx.send(Ok(AddPart::File { path, data })).await.is_err() {
+                            return Ok(()); // the consumer stopped: its result says why
+                        }
+                        pump.await?;
+                        continue;
+                    }
+                };
+                if tx.send(Ok(part)).await.is_err() {
+                    return Ok(());
+                }
+            }
+        }
+        .await;
+        match result {
+            Ok(()) => {
+                whole.store(true, std::sync::atomic::Ordering::Release);
+                Ok(())
+            }
+            Err(e) => {
+                let _ = tx.try_send(Err(e.clone()));
+                Err(e)
+            }
+        }
+    };
+    (pump, stream)
 }

@@ -265,22 +265,49 @@ impl IpfsModel {
             .collect())
     }
 
+    /// Adds the parts of a directory add through the backend, and records every entry in the
+    /// metadata (the top-level ones as pinned when pinning; a lone file with its sniffed type).
+    pub async fn add_parts(
+        &self,
+        parts: crate::backend::AddParts,
+        opts: AddOptions,
+    ) -> Result<Added, BackendError> {
+        use crate::backend::AddPart;
+        let only_hash = opts.only_hash;
+        let head = Arc::new(Mutex::new(Vec::<u8>::new()));
+        let files = Arc::new(std::sync::atomic::AtomicUsize::new(0));
+        let (seen, counted) = (head.clone(), files.clone());
+        let parts = parts
+            .map(move |part| match part {
+                Ok(AddPart::File { path, data }) => {
+                    let first = counted.fetch_add(1, std::sync::atomic::Ordering::Relaxed) == 0;
+                    let data = if first { sniffed(data, seen.clone()) } else { data };
+                    Ok(AddPart::File { path, data })
+                }
+                other => other,
+            })
+            .boxed();
+        let added = self.backend.add_parts(parts, opts).await?;
+        if !only_hash {
+            let lone_file = files.load(std::sync::atomic::Ordering::Relaxed) == 1;
+            for (i, entry) in added.entries.iter().enumerate() {
+                let Ok(cid) = entry.hash.parse::<Cid>() else {
+                    continue;
+                };
+                let size = entry.size.parse().unwrap_or(0);
+                let pinned = added.pinned && added.roots.contains(&cid);
+                let mime = (lone_file && i == 0).then(|| sniff_content_type(&head.lock()));
+                self.metadata.record_add(&cid, size, mime.as_deref(), pinned);
+            }
+        }
+        Ok(added)
+    }
+
     /// Adds content through the backend and records it in the metadata (size, sniffed type,
     /// pin). Streams: only the first bytes are kept, for sniffing.
     pub async fn add(&self, input: ByteStream, opts: AddOptions) -> Result<Added, BackendError> {
         let head = Arc::new(Mutex::new(Vec::<u8>::new()));
-        let seen = head.clone();
-        let input: ByteStream = input
-            .inspect(move |chunk| {
-                if let Ok(chunk) = chunk {
-                    let mut h = seen.lock();
-                    if h.len() < SNIFF_LEN {
-                        let take = (SNIFF_LEN - h.len()).min(chunk.len());
-                        h.extend_from_slice(&chunk[..take]);
-                    }
-                }
-            })
-            .boxed();
+        let input = sniffed(input, head.clone());
         let only_hash = opts.only_hash;
         let added = self.backend.add(input, opts).await?;
         if !only_hash {
@@ -388,6 +415,21 @@ impl IpfsModel {
             RangePlan::Full | RangePlan::Multi(_) => ReadPlan::Full { size },
         }
     }
+}
+
+/// `input`, keeping its first [`SNIFF_LEN`] bytes in `head` as they pass.
+fn sniffed(input: ByteStream, head: Arc<Mutex<Vec<u8>>>) -> ByteStream {
+    input
+        .inspect(move |chunk| {
+            if let Ok(chunk) = chunk {
+                let mut h = head.lock();
+                if h.len() < SNIFF_LEN {
+                    let take = (SNIFF_LEN - h.len()).min(chunk.len());
+                    h.extend_from_slice(&chunk[..take]);
+                }
+            }
+        })
+        .boxed()
 }
 
 /// Content type from the first bytes of a file, like Go's `http.DetectContentType` that Kubo

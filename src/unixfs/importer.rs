@@ -1,7 +1,7 @@
 //! Streaming UnixFS importer, byte-identical to Kubo's `ipfs add` with the balanced layout.
 //!
 //! Leaves are encoded here, branches by `rust-unixfs` (`rebuild_file_branch`, byte-identical
-//! to its `FileAdder`), wrapping directories by its `BufferingTreeBuilder`. Owning the leaves
+//! to its `FileAdder`); directories, wrapping ones included, are [`super::tree`]'s. Owning the leaves
 //! removes a copy per byte: a chunk is copied once, into a buffer that already reserves room
 //! for the dag-pb header, hashed in place and handed on as `Bytes`. Profiling `FileAdder` showed
 //! `memmove` at 39% of import time (a copy into its chunk buffer, another into the rendered
@@ -19,22 +19,15 @@ use super::{DAG_PB, RAW, cid_of};
 use bytes::Bytes;
 use cid::{Cid, Version};
 use multihash_codetable::Code;
-use rust_unixfs::dir::builder::{BufferingTreeBuilder, TreeOptions};
 use rust_unixfs::file::adder::{FileBranchLink, rebuild_file_branch};
 
 /// What an import produced.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct ImportSummary {
-    /// The root: the file, or the wrapping directory.
+    /// The file's root CID.
     pub root: Cid,
-    /// The file's own root CID (equal to `root` unless wrapped).
-    pub file: Cid,
-    /// Entry name: the given file name, or the file CID as Kubo does for nameless input.
-    pub name: String,
     /// Kubo's `Size`: cumulative size of all blocks under `root`.
     pub dag_size: u64,
-    /// Kubo's `Size` for the file entry itself.
-    pub file_dag_size: u64,
     /// Bytes of content read.
     pub content_size: u64,
 }
@@ -210,7 +203,7 @@ impl Importer {
         self.emit(cid, Bytes::from(block), sink)
     }
 
-    /// Completes the DAG (and the wrapping directory, if asked for).
+    /// Completes the file's DAG (`wrap_with_directory` is [`super::tree::TreeImport`]'s).
     pub fn finish<E>(
         mut self,
         sink: &mut impl FnMut(Cid, Bytes) -> Result<(), E>,
@@ -232,42 +225,17 @@ impl Importer {
             let count = self.layers[depth].len().min(MAX_LINKS);
             self.compact(depth, count, sink)?;
         }
-        let file = self
+        let root = self
             .layers
             .iter()
             .find_map(|l| l.first())
             .expect("one link remains: the root")
             .cid;
-        let name = self
-            .options
-            .file_name
-            .clone()
-            .unwrap_or_else(|| file.to_string());
-        let file_dag_size = self.dag_size;
-        let mut summary = ImportSummary {
-            root: file,
-            file,
-            name,
-            dag_size: file_dag_size,
-            file_dag_size,
+        Ok(ImportSummary {
+            root,
+            dag_size: self.dag_size,
             content_size: self.content_size,
-        };
-        if self.options.wrap_with_directory {
-            let mut tree = TreeOptions::default();
-            tree.wrap_with_directory();
-            tree.cid_version(self.options.cid_version);
-            let mut builder = BufferingTreeBuilder::new(tree);
-            builder
-                .put_link(&summary.name, file, file_dag_size)
-                .expect("a single validated name always fits an empty directory");
-            for node in builder.build() {
-                let node = node.expect("a one-entry directory always renders");
-                summary.root = node.cid;
-                summary.dag_size = node.total_size;
-                sink(node.cid, Bytes::from(node.block.into_vec()))?;
-            }
-        }
-        Ok(summary)
+        })
     }
 }
 

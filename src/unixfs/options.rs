@@ -91,18 +91,6 @@ pub fn check_entry_name(name: &str) -> Result<(), OptionsError> {
     Ok(())
 }
 
-/// The entry name an uploaded file's name gives (a multipart `filename`): its last path
-/// component, as clients send paths (`dir/a.txt`, `C:\\dir\\a.txt` from some browsers), checked
-/// by [`check_entry_name`]. `Ok(None)` when the upload has no name at all.
-pub fn upload_name(raw: &str) -> Result<Option<String>, OptionsError> {
-    if raw.is_empty() {
-        return Ok(None);
-    }
-    let last = raw.rsplit(['/', '\\']).next().unwrap_or(raw);
-    check_entry_name(last).map_err(|_| OptionsError::FileName(raw.to_string()))?;
-    Ok(Some(last.to_string()))
-}
-
 /// Parses `size-N`. Kubo also knows `rabin` and `buzhash`; we say so instead of silently
 /// producing different CIDs.
 fn parse_chunker(spec: &str) -> Result<usize, OptionsError> {
@@ -139,16 +127,6 @@ mod tests {
         assert!(ok("rabin").is_err());
         assert!(ok("size-abc").is_err());
         assert!(ImportOptions::from_params(Some("2"), None, None, false, None).is_err());
-    }
-
-    #[test]
-    fn upload_names_keep_their_last_component_and_refuse_dot_names() {
-        assert_eq!(upload_name(""), Ok(None));
-        assert_eq!(upload_name("dir/a.txt"), Ok(Some("a.txt".into())));
-        assert_eq!(upload_name("C:\\dir\\a.txt"), Ok(Some("a.txt".into())));
-        for bad in ["..", ".", "a/..", "/", "a/", "x\\.."] {
-            assert!(upload_name(bad).is_err(), "{bad:?}");
-        }
     }
 
     #[test]

@@ -61,6 +61,25 @@ impl EntryPath {
         Ok(Self(parts))
     }
 
+    /// The path an uploaded part's `filename` gives, as Kubo reads it: percent-decoded once
+    /// (clients encode it; a name that does not decode is taken as sent), `/`-separated. A
+    /// browser's `C:\\dir\\a.txt` (backslashes, no `/`) keeps its last component. `Ok(None)`
+    /// for no name at all.
+    pub fn from_upload(raw: &str) -> Result<Option<Self>, TreeError> {
+        if raw.is_empty() {
+            return Ok(None);
+        }
+        let decoded = percent_encoding::percent_decode_str(raw)
+            .decode_utf8()
+            .map_or_else(|_| raw.to_string(), |d| d.into_owned());
+        let path = if decoded.contains('\\') && !decoded.contains('/') {
+            decoded.rsplit('\\').next().unwrap_or_default().to_string()
+        } else {
+            decoded
+        };
+        Self::parse(&path).map(Some)
+    }
+
     pub fn components(&self) -> &[String] {
         &self.0
     }
@@ -174,7 +193,12 @@ impl TreeImport {
             self.check_free(p)?;
         }
         self.files += 1;
-        self.current = Some((path, Importer::new(self.options.clone())));
+        let file = ImportOptions {
+            wrap_with_directory: false,
+            file_name: None,
+            ..self.options.clone()
+        };
+        self.current = Some((path, Importer::new(file)));
         Ok(())
     }
 
@@ -210,7 +234,7 @@ impl TreeImport {
         let kind = EntryKind::File {
             content_size: summary.content_size,
         };
-        Ok(self.place(path, summary.file, summary.file_dag_size, kind))
+        Ok(self.place(path, summary.root, summary.dag_size, kind))
     }
 
     fn place(
@@ -447,6 +471,20 @@ mod tests {
             assert!(EntryPath::parse(bad).is_err(), "{bad:?}");
         }
         assert!(EntryPath::parse("a/b c/ü.txt").is_ok());
+    }
+
+    #[test]
+    fn upload_names_decode_once_and_keep_their_directories() {
+        let of = |s: &str| EntryPath::from_upload(s).map(|p| p.map(|p| p.to_string()));
+        assert_eq!(of(""), Ok(None));
+        assert_eq!(of("dir/a.txt"), Ok(Some("dir/a.txt".into())));
+        assert_eq!(of("dir%2Fa%20b.txt"), Ok(Some("dir/a b.txt".into())));
+        assert_eq!(of("100%25.txt"), Ok(Some("100%.txt".into())));
+        assert_eq!(of("100%.txt"), Ok(Some("100%.txt".into())));
+        assert_eq!(of("C:\\dir\\a.txt"), Ok(Some("a.txt".into())));
+        for bad in ["..", ".", "a/..", "/", "a/", "x\\..", "%2E%2E", "..%2Fetc", "/etc/passwd"] {
+            assert!(of(bad).is_err(), "{bad:?}");
+        }
     }
 
     #[test]

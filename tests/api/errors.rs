@@ -196,7 +196,7 @@ impl Backend for Failing {
             breaker: None,
         }
     }
-    async fn add(&self, _: ByteStream, _: AddOptions) -> Result<Added, BackendError> {
+    async fn add_parts(&self, _: AddParts, _: AddOptions) -> Result<Added, BackendError> {
         Err((self.0)())
     }
     async fn stat(&self, _: &ContentPath) -> Result<NodeStat, BackendError> {

@@ -200,11 +200,15 @@ impl RpcClient {
         &self,
         command: &str,
         query: Query<'_>,
-        form: reqwest::multipart::Form,
+        (body, content_type): (reqwest::Body, String),
         upload_done: Arc<tokio::sync::Notify>,
     ) -> Result<Answer, CallError> {
         let slot = self.slot(command).await?;
-        let send = self.request(command, query).multipart(form).send();
+        let send = self
+            .request(command, query)
+            .header(reqwest::header::CONTENT_TYPE, content_type)
+            .body(body)
+            .send();
         let patience = self.options.total_timeout();
         let sent = tokio::select! {
             r = send => Ok(r),

@@ -24,6 +24,7 @@
 
 pub mod client;
 pub mod options;
+mod upload;
 pub mod wire;
 
 use super::*;
@@ -120,7 +121,7 @@ impl KuboBackend {
         &self,
         input: ByteStream,
         file_name: String,
-    ) -> (reqwest::multipart::Form, UploadWatch) {
+    ) -> ((reqwest::Body, String), UploadWatch) {
         let watch = UploadWatch::default();
         let (counted, failure, done) = (
             watch.bytes.clone(),
@@ -147,7 +148,10 @@ impl KuboBackend {
             .file_name(file_name)
             .mime_str("application/octet-stream")
             .expect("a valid mime type");
-        (reqwest::multipart::Form::new().part("file", part), watch)
+        let form = reqwest::multipart::Form::new().part("file", part);
+        let content_type = format!("multipart/form-data; boundary={}", form.boundary());
+        let body = reqwest::Body::wrap_stream(form.into_stream());
+        ((body, content_type), watch)
     }
 
     /// Uploads one block-sized body (`block/put`, `dag/put`).
@@ -241,14 +245,15 @@ impl Backend for KuboBackend {
         }
     }
 
-    async fn add(&self, input: ByteStream, options: AddOptions) -> Result<Added, BackendError> {
+    /// Kubo's multipart `add`: every part goes to the node as it arrives (directories as
+    /// `application/x-directory`, symlinks as `application/symlink`, paths percent-encoded),
+    /// and the node's lines become the entries.
+    async fn add_parts(
+        &self,
+        parts: AddParts,
+        options: AddOptions,
+    ) -> Result<Added, BackendError> {
         let import = &options.import;
-        if import.wrap_with_directory && import.file_name.is_none() {
-            return Err(BackendError::InvalidInput(
-                "wrap-with-directory needs a file name (the multipart file name or `filename`)"
-                    .into(),
-            ));
-        }
         let query = [
             ("cid-version", (import.cid_version as u64).to_string()),
             flag("raw-leaves", import.raw_leaves),
@@ -260,49 +265,60 @@ impl Backend for KuboBackend {
             flag("trickle", false),
             flag("progress", false),
         ];
-        let name = import.file_name.clone().unwrap_or_else(|| "file".into());
-        let (form, watch) = self.form_of(input, name);
+        let watch = UploadWatch::default();
+        let unnamed = Arc::new(std::sync::atomic::AtomicBool::new(false));
+        let upload = upload::multipart(parts, watch.clone(), unnamed.clone());
         let answer = self
             .rpc
-            .upload("add", &query, form, watch.done.clone())
+            .upload("add", &query, upload, watch.done.clone())
             .await;
         let body = watch.prefer_input_error(answer)?.whole().await?;
         let content_size = watch.bytes.load(Ordering::Relaxed);
         self.uploaded.fetch_add(content_size, Ordering::Relaxed);
+        let unnamed = unnamed.load(Ordering::Relaxed);
+        if unnamed && import.wrap_with_directory {
+            return Err(BackendError::InvalidInput(
+                "wrap-with-directory needs a file name (the multipart file name or `filename`)"
+                    .into(),
+            ));
+        }
         let lines: Vec<wire::AddLine> = wire::parse_lines("add", &body)?;
         let mut entries = Vec::new();
         for line in lines {
             let Some(hash) = line.hash else { continue }; // progress report
             let cid = wire::cid("add", &hash)?;
-            entries.push((line.name, cid, line.size));
+            // without a file name the node prints ours; Kubo's CLI prints the CID
+            let name = if unnamed { cid.to_string() } else { line.name };
+            entries.push((name, cid, line.size));
         }
         let (root_name, root, dag_size) = entries
             .last()
             .cloned()
             .ok_or_else(|| BackendError::BadGateway("add returned no entries".into()))?;
+        let roots = if import.wrap_with_directory {
+            vec![root]
+        } else {
+            entries
+                .iter()
+                .filter(|(name, ..)| !name.contains('/'))
+                .map(|(_, cid, _)| *cid)
+                .collect()
+        };
         let entries = entries
             .into_iter()
             .map(|(name, cid, size)| AddedEntry {
-                // without a file name the node prints ours; Kubo's CLI prints the CID
-                name: if import.file_name.is_none() {
-                    cid.to_string()
-                } else {
-                    name
-                },
+                name,
                 hash: cid.to_string(),
                 size: size.to_string(),
             })
             .collect::<Vec<_>>();
         Ok(Added {
             root,
-            name: if import.wrap_with_directory {
-                root_name
-            } else {
-                entries[0].name.clone()
-            },
+            name: root_name,
             dag_size,
             content_size,
             entries,
+            roots,
             pinned: options.pin && !options.only_hash,
         })
     }

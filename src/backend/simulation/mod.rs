@@ -15,7 +15,8 @@ pub mod pins;
 
 use crate::backend::*;
 use crate::unixfs::reader::{self, BlockSource, ReadError};
-use crate::unixfs::{DAG_PB, Importer, RAW};
+use crate::unixfs::tree::{EntryPath, TreeError, TreeImport, TreeSummary};
+use crate::unixfs::{DAG_PB, RAW};
 use async_trait::async_trait;
 pub use blockstore::SyncPolicy;
 use blockstore::{BlockStore, MemoryStore, PackStore};
@@ -105,9 +106,102 @@ fn read_error(e: ReadError<BackendError>) -> BackendError {
 }
 
 /// A message from the HTTP side to the importer thread.
+/// What the receiving task hands the importer thread, in upload order.
 enum Feed {
+    File(Option<EntryPath>),
     Data(Bytes),
+    EndFile,
+    Directory(EntryPath),
+    Symlink(EntryPath, String),
     End,
+}
+
+/// Moves the parts (and each file's bytes) into the importer's channel; the input's error,
+/// if it failed. A closed channel means the importer failed: its own error is reported.
+async fn feed_parts(
+    parts: &mut AddParts,
+    tx: &tokio::sync::mpsc::Sender<Feed>,
+) -> Option<BackendError> {
+    while let Some(part) = parts.next().await {
+        let feed = match part {
+            Err(e) => return Some(e),
+            Ok(AddPart::Directory { path }) => Feed::Directory(path),
+            Ok(AddPart::Symlink { path, target }) => Feed::Symlink(path, target),
+            Ok(AddPart::File { path, mut data }) => {
+                if tx.send(Feed::File(path)).await.is_err() {
+                    return None;
+                }
+                while let Some(item) = data.next().await {
+                    match item {
+                        Ok(bytes) => {
+                            if tx.send(Feed::Data(bytes)).await.is_err() {
+                                return None;
+                            }
+                        }
+                        Err(e) => return Some(e),
+                    }
+                }
+                Feed::EndFile
+            }
+        };
+        if tx.send(feed).await.is_err() {
+            return None;
+        }
+    }
+    None
+}
+
+/// The importer thread's loop: the feed into a [`TreeImport`], blocks to `sink`. A feed that
+/// stops without `End` is an aborted upload: nothing truncated is finished.
+fn import_tree(
+    rx: &mut tokio::sync::mpsc::Receiver<Feed>,
+    mut tree: TreeImport,
+    sink: &mut impl FnMut(Cid, Bytes) -> Result<(), BackendError>,
+) -> Result<TreeSummary, BackendError> {
+    let placed = |r: Result<(), TreeError>| r.map_err(|e| BackendError::InvalidInput(e.to_string()));
+    loop {
+        match rx.blocking_recv() {
+            Some(Feed::File(path)) => placed(tree.begin_file(path))?,
+            Some(Feed::Data(bytes)) => tree.push(&bytes, sink)?,
+            Some(Feed::EndFile) => placed(tree.end_file(sink)?)?,
+            Some(Feed::Directory(path)) => placed(tree.directory(path))?,
+            Some(Feed::Symlink(path, target)) => placed(tree.symlink(path, &target, sink)?)?,
+            Some(Feed::End) => break,
+            None => return Err(BackendError::Input("upload aborted".into())),
+        }
+    }
+    let summary = tree
+        .finish(sink)?
+        .map_err(|e| BackendError::InvalidInput(e.to_string()))?;
+    if summary.entries.is_empty() {
+        return Err(BackendError::InvalidInput(
+            "the upload has no file or directory part".into(),
+        ));
+    }
+    Ok(summary)
+}
+
+/// Kubo's answer to an add, from the tree's output.
+fn added_from(summary: TreeSummary, pinned: bool) -> Added {
+    let entries: Vec<AddedEntry> = summary
+        .entries
+        .iter()
+        .map(|e| AddedEntry {
+            name: e.path.clone(),
+            hash: e.cid.to_string(),
+            size: e.tsize.to_string(),
+        })
+        .collect();
+    let last = summary.entries.last().expect("import_tree refuses empty uploads");
+    Added {
+        root: last.cid,
+        name: last.path.clone(),
+        dag_size: last.tsize,
+        content_size: summary.content_size,
+        entries,
+        roots: summary.roots,
+        pinned,
+    }
 }
 
 impl SimulationBackend {
@@ -309,7 +403,11 @@ impl Backend for SimulationBackend {
         }
     }
 
-    async fn add(&self, mut input: ByteStream, options: AddOptions) -> Result<Added, BackendError> {
+    async fn add_parts(
+        &self,
+        mut parts: AddParts,
+        options: AddOptions,
+    ) -> Result<Added, BackendError> {
         let (tx, mut rx) = tokio::sync::mpsc::channel::<Feed>(ADD_QUEUE_DEPTH);
         let store = self.inner.store.clone();
         let policy = self.inner.policy;
@@ -330,7 +428,6 @@ impl Backend for SimulationBackend {
                     Ok(())
                 })
                 .map_err(|e| BackendError::Internal(format!("spawning the block writer: {e}")))?;
-            let mut importer = Importer::new(import);
             let mut sink = |cid: Cid, block: Bytes| -> Result<(), BackendError> {
                 if !only_hash {
                     // A closed channel means the writer failed; its error is reported below.
@@ -338,18 +435,7 @@ impl Backend for SimulationBackend {
                 }
                 Ok(())
             };
-            let imported = (|| {
-                loop {
-                    match rx.blocking_recv() {
-                        Some(Feed::Data(bytes)) => importer.push(&bytes, &mut sink)?,
-                        Some(Feed::End) => break,
-                        // The sender went away without End: the upload failed; do not finish a
-                        // truncated file.
-                        None => return Err(BackendError::Input("upload aborted".into())),
-                    }
-                }
-                importer.finish(&mut sink)
-            })();
+            let imported = import_tree(&mut rx, TreeImport::new(import), &mut sink);
             drop(blocks_tx);
             let written = writer
                 .join()
@@ -361,20 +447,7 @@ impl Backend for SimulationBackend {
             }
             Ok::<_, BackendError>(summary)
         });
-        let mut input_error = None;
-        while let Some(item) = input.next().await {
-            match item {
-                Ok(bytes) => {
-                    if tx.send(Feed::Data(bytes)).await.is_err() {
-                        break; // importer failed; its error is reported below
-                    }
-                }
-                Err(e) => {
-                    input_error = Some(e);
-                    break;
-                }
-            }
-        }
+        let input_error = feed_parts(&mut parts, &tx).await;
         if input_error.is_none() {
             let _ = tx.send(Feed::End).await;
         }
@@ -388,33 +461,15 @@ impl Backend for SimulationBackend {
         let summary = result??;
         let pinned = options.pin && !only_hash;
         if pinned {
-            let root = summary.root;
-            self.run(move |inner| inner.pins.set(&root, PinKind::Recursive))
-                .await?;
+            let roots = summary.roots.clone();
+            self.run(move |inner| {
+                roots
+                    .iter()
+                    .try_for_each(|root| inner.pins.set(root, PinKind::Recursive))
+            })
+            .await?;
         }
-        let mut entries = vec![AddedEntry {
-            name: summary.name.clone(),
-            hash: summary.file.to_string(),
-            size: summary.file_dag_size.to_string(),
-        }];
-        let name = if options.import.wrap_with_directory {
-            entries.push(AddedEntry {
-                name: String::new(),
-                hash: summary.root.to_string(),
-                size: summary.dag_size.to_string(),
-            });
-            String::new()
-        } else {
-            summary.name.clone()
-        };
-        Ok(Added {
-            root: summary.root,
-            name,
-            dag_size: summary.dag_size,
-            content_size: summary.content_size,
-            entries,
-            pinned,
-        })
+        Ok(added_from(summary, pinned))
     }
 
     async fn stat(&self, path: &ContentPath) -> Result<NodeStat, BackendError> {
