@@ -14,6 +14,7 @@ pub mod breaker;
 pub mod error;
 pub mod ipld;
 pub mod kubo;
+pub mod resolve;
 pub mod simulation;
 pub mod types;
 

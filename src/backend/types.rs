@@ -43,7 +43,52 @@ impl ContentPath {
             segments: Vec::new(),
         }
     }
+
+    /// A path from a URL: split on `/`, then each segment percent-decoded once (`%2F` is a
+    /// slash inside a name, `%25` a percent sign), so names with any character survive.
+    pub fn from_url(tail: &str) -> Result<Self, BackendError> {
+        let mut path: Self = tail.parse()?;
+        for segment in &mut path.segments {
+            let decoded = percent_encoding::percent_decode_str(segment)
+                .decode_utf8()
+                .map_err(|_| {
+                    BackendError::InvalidInput(format!("path segment {segment:?} is not UTF-8"))
+                })?;
+            *segment = decoded.into_owned();
+        }
+        Ok(path)
+    }
+
+    /// The path as a URL path (`/ipfs/cid/seg...`, each segment percent-encoded): what
+    /// `X-Ipfs-Path` and redirects carry.
+    pub fn to_url(&self) -> String {
+        let mut out = format!("/ipfs/{}", self.root);
+        for s in &self.segments {
+            out.push('/');
+            out.extend(percent_encoding::utf8_percent_encode(s, URL_SEGMENT));
+        }
+        out
+    }
 }
+
+/// What a path segment may carry raw in a URL (RFC 3986 `pchar` minus `%`).
+const URL_SEGMENT: &percent_encoding::AsciiSet = &percent_encoding::CONTROLS
+    .add(b' ')
+    .add(b'"')
+    .add(b'#')
+    .add(b'%')
+    .add(b'/')
+    .add(b'<')
+    .add(b'>')
+    .add(b'?')
+    .add(b'[')
+    .add(b'\\')
+    .add(b']')
+    .add(b'^')
+    .add(b'`')
+    .add(b'{')
+    .add(b'|')
+    .add(b'}');
 
 impl FromStr for ContentPath {
     type Err = BackendError;

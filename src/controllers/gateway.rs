@@ -68,7 +68,7 @@ pub async fn ipfs_path(
 ) -> Result<HttpResponse> {
     super::request::require_get_or_head(&req)?;
     let tail = req.match_info().unprocessed().trim_start_matches('/');
-    let path: ContentPath = tail.parse()?;
+    let path = ContentPath::from_url(tail)?;
     match requested_format(&req, &query)? {
         Format::Raw => serve_raw(&req, &state, &path).await,
         Format::Car => serve_car(&req, &state, &path, &query).await,
@@ -138,19 +138,13 @@ async fn check_local(req: &HttpRequest, state: &AppState, path: &ContentPath) ->
 }
 
 /// The CIDs of every node along the path, root first (`X-Ipfs-Roots`).
-async fn roots(state: &AppState, path: &ContentPath, last: Cid) -> Result<String> {
-    let mut out = vec![path.root.to_string()];
-    for i in 1..path.segments.len() {
-        let prefix = ContentPath {
-            root: path.root,
-            segments: path.segments[..i].to_vec(),
-        };
-        out.push(state.model.node().stat(&prefix).await?.cid.to_string());
-    }
-    if !path.segments.is_empty() {
-        out.push(last.to_string());
-    }
-    Ok(out.join(","))
+async fn roots(state: &AppState, path: &ContentPath) -> Result<String> {
+    let nodes = state.model.path_nodes(path).await?;
+    Ok(nodes
+        .iter()
+        .map(Cid::to_string)
+        .collect::<Vec<_>>()
+        .join(","))
 }
 
 async fn serve_path(
@@ -181,11 +175,7 @@ enum TypeFrom {
 /// and seek. Streams; never buffers the whole file.
 pub async fn stream_media(req: HttpRequest, state: web::Data<AppState>) -> Result<HttpResponse> {
     super::request::require_get_or_head(&req)?;
-    let path: ContentPath = req
-        .match_info()
-        .unprocessed()
-        .trim_start_matches('/')
-        .parse()?;
+    let path = ContentPath::from_url(req.match_info().unprocessed().trim_start_matches('/'))?;
     match state.model.open_entry(path.clone()).await? {
         Entry::File(file, cached, tier) => {
             serve_file(&req, &state, &path, (file, cached, tier), TypeFrom::Bytes).await
@@ -216,8 +206,8 @@ pub async fn ipns_path(
     }
     let (target, ttl) = state.model.node().name_resolve_ttl(name).await?;
     let mut path: ContentPath = target.parse()?;
-    path.segments
-        .extend(rest.split('/').filter(|s| !s.is_empty()).map(str::to_owned));
+    let rest = ContentPath::from_url(&format!("{}/{rest}", path.root))?;
+    path.segments.extend(rest.segments);
     let mut res = match requested_format(&req, &query)? {
         Format::Raw => serve_raw(&req, &state, &path).await?,
         Format::Car => serve_car(&req, &state, &path, &query).await?,
@@ -270,8 +260,8 @@ async fn serve_directory(
     };
     res.insert_header((header::ETAG, etag.clone()))
         .insert_header((header::CACHE_CONTROL, IMMUTABLE))
-        .insert_header(("X-Ipfs-Path", path.to_string()))
-        .insert_header(("X-Ipfs-Roots", roots(state, path, cid).await?))
+        .insert_header(("X-Ipfs-Path", path.to_url()))
+        .insert_header(("X-Ipfs-Roots", roots(state, path).await?))
         .insert_header((header::CONTENT_TYPE, "text/html; charset=utf-8"));
     if not_modified(req, &etag) {
         return Ok(res.finish());
@@ -338,11 +328,11 @@ async fn serve_file(
         (header::CACHE_CONTROL, IMMUTABLE.to_string()),
         (
             header::HeaderName::from_static("x-ipfs-path"),
-            path.to_string(),
+            path.to_url(),
         ),
         (
             header::HeaderName::from_static("x-ipfs-roots"),
-            roots(state, path, file.cid).await?,
+            roots(state, path).await?,
         ),
         (header::ACCEPT_RANGES, "bytes".to_string()),
         (
@@ -409,11 +399,11 @@ async fn serve_raw(
         (header::CACHE_CONTROL, IMMUTABLE.to_string()),
         (
             header::HeaderName::from_static("x-ipfs-path"),
-            path.to_string(),
+            path.to_url(),
         ),
         (
             header::HeaderName::from_static("x-ipfs-roots"),
-            roots(state, path, cid).await?,
+            roots(state, path).await?,
         ),
         (header::ACCEPT_RANGES, "bytes".to_string()),
         (header::CONTENT_TYPE, RAW.to_string()),
@@ -472,7 +462,7 @@ async fn serve_car(
     super::compress::stored(&mut res)
         .insert_header((header::ETAG, etag.clone()))
         .insert_header((header::CACHE_CONTROL, IMMUTABLE))
-        .insert_header(("X-Ipfs-Path", path.to_string()))
+        .insert_header(("X-Ipfs-Path", path.to_url()))
         .insert_header(("X-Ipfs-Roots", path.root.to_string()))
         .insert_header(("X-Content-Type-Options", "nosniff"))
         .insert_header((header::ACCEPT_RANGES, "none"))

@@ -14,9 +14,9 @@
 //! simulation stores block by block, a Kubo node gets it whole through its own `dag/import`),
 //! so a bad block rejects the import and stores nothing of it.
 
-use crate::backend::{Backend, BackendError, ByteStream, ContentPath, ipld};
+use crate::backend::{Backend, BackendError, ByteStream, ContentPath, ipld, resolve};
 use crate::unixfs::car::{frame, header};
-use crate::unixfs::{DAG_PB, RAW, cid_of};
+use crate::unixfs::{RAW, cid_of};
 use bytes::Bytes;
 use cid::Cid;
 use futures_util::StreamExt;
@@ -150,27 +150,14 @@ async fn write_car(
 ) -> Result<(), BackendError> {
     send(tx, header(vec![path.root])?).await?;
     let mut seen = HashSet::new();
-    // the blocks that resolve the path
-    let mut cid = path.root;
-    let mut block = backend.block_get(&cid).await?;
-    for segment in &path.segments {
-        if seen.insert(cid) {
-            send(tx, frame(&cid, &block)).await?;
-        }
-        let node = ipld::decode(&cid, &block)?;
-        match ipld::step(&node, cid.codec() == DAG_PB, segment) {
-            Some(ipld_core::ipld::Ipld::Link(next)) => {
-                cid = next;
-                block = backend.block_get(&cid).await?;
-            }
-            Some(_) => break, // a value inside this block: the block is the entity
-            None => {
-                return Err(BackendError::NotFound(format!(
-                    "no link named {segment:?} under {cid}"
-                )));
-            }
+    // the blocks that resolve the path (HAMT shards on the way included)
+    let walked = resolve::walk(path, |cid| async move { backend.block_get(&cid).await }).await?;
+    for (cid, block) in &walked.blocks {
+        if seen.insert(*cid) {
+            send(tx, frame(cid, block)).await?;
         }
     }
+    let (cid, block) = (walked.cid, walked.block);
     match options.scope {
         DagScope::Block => {
             if seen.insert(cid) {

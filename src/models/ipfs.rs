@@ -236,33 +236,40 @@ impl IpfsModel {
             .await?)
     }
 
-    /// The entries of a UnixFS directory, from its block (names, CIDs, cumulative sizes).
+    /// The entries of a UnixFS directory, plain or HAMT-sharded (names, CIDs, cumulative
+    /// sizes), read block by block on any backend.
     pub async fn list_directory(&self, cid: &Cid) -> Result<Vec<DirEntry>, BackendError> {
-        use crate::unixfs::reader::{NodeKind as Kind, describe};
-        let block = self.backend.block_get(cid).await?;
-        if describe(cid, &block) != Kind::Directory {
-            return Err(BackendError::InvalidInput(format!(
-                "{cid} is not a directory"
-            )));
-        }
-        if let rust_unixfs::dir::NodeDescription::HamtShard { .. } =
-            rust_unixfs::dir::describe(&block)
-        {
-            return Err(BackendError::InvalidInput(format!(
-                "{cid} is a HAMT-sharded directory, which this gateway does not list yet"
-            )));
-        }
-        let node = ipld_dagpb::PbNode::from_bytes(block)
-            .map_err(|e| BackendError::BadGateway(format!("{cid} is not valid dag-pb: {e}")))?;
-        Ok(node
-            .links
+        let node = self.backend.clone();
+        let block = node.block_get(cid).await?;
+        let listed = crate::backend::resolve::list(*cid, &block, |c| {
+            let node = node.clone();
+            async move { node.block_get(&c).await }
+        })
+        .await?
+        .ok_or_else(|| BackendError::InvalidInput(format!("{cid} is not a directory")))?;
+        Ok(listed
             .into_iter()
             .map(|l| DirEntry {
-                name: l.name.unwrap_or_default(),
+                name: l.name,
                 cid: l.cid,
-                size: l.size.unwrap_or(0),
+                size: l.size,
             })
             .collect())
+    }
+
+    /// The CID of each element of `path`: the root, then each segment's node
+    /// (`X-Ipfs-Roots`), walked over blocks like everything else ([`crate::backend::resolve`]).
+    pub async fn path_nodes(&self, path: &ContentPath) -> Result<Vec<Cid>, BackendError> {
+        if path.segments.is_empty() {
+            return Ok(vec![path.root]);
+        }
+        let node = self.backend.clone();
+        let walked = crate::backend::resolve::walk(path, |c| {
+            let node = node.clone();
+            async move { node.block_get(&c).await }
+        })
+        .await?;
+        Ok(walked.nodes)
     }
 
     /// Adds the parts of a directory add through the backend, and records every entry in the

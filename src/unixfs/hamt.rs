@@ -255,55 +255,6 @@ pub enum Lookup {
     Missing,
 }
 
-/// Finds `name` in the sharded directory `root`, loading shards through `load` (one per
-/// level): the entry's CID, or `None`.
-pub fn lookup<E: From<HamtError>>(
-    root: Cid,
-    root_block: &Bytes,
-    name: &str,
-    mut load: impl FnMut(&Cid) -> Result<Bytes, E>,
-) -> Result<Option<Cid>, E> {
-    let mut shard = Shard::parse(&root, root_block)?;
-    for depth in 0..MAX_DEPTH {
-        match shard.find(name, depth)? {
-            Lookup::Found(cid) => return Ok(Some(cid)),
-            Lookup::Missing => return Ok(None),
-            Lookup::Descend(next) => {
-                let block = load(&next)?;
-                shard = Shard::parse(&next, &block)?;
-            }
-        }
-    }
-    Err(HamtError::HashExhausted.into())
-}
-
-/// Every entry of the sharded directory `root`, in shard order, loading each sub-shard
-/// through `load`.
-pub fn entries<E: From<HamtError>>(
-    root: Cid,
-    root_block: &Bytes,
-    mut load: impl FnMut(&Cid) -> Result<Bytes, E>,
-) -> Result<Vec<(String, Cid, u64)>, E> {
-    let mut out = Vec::new();
-    let mut stack = vec![(root, root_block.clone())];
-    while let Some((cid, block)) = stack.pop() {
-        let shard = Shard::parse(&cid, &block)?;
-        // sub-shards are visited in place: push them in reverse after this node's entries
-        let mut subs = Vec::new();
-        for (_, link) in shard.links {
-            match link {
-                ShardLink::Entry { name, cid, size } => out.push((name, cid, size)),
-                ShardLink::Shard(sub) => subs.push(sub),
-            }
-        }
-        for sub in subs.into_iter().rev() {
-            let block = load(&sub)?;
-            stack.push((sub, block));
-        }
-    }
-    Ok(out)
-}
-
 /// Fanout and hash type from a UnixFS `Data` message of type 5, if it is one.
 fn shard_params(data: &[u8]) -> Option<(u64, u64)> {
     let mut r = data;
@@ -361,34 +312,5 @@ mod tests {
         ends.extend([0; 30]);
         ends.push(0x01);
         assert_eq!(bitfield(&[0, 255]), ends);
-    }
-
-    #[test]
-    fn written_shards_read_back() {
-        let file = super::super::cid_of(Version::V0, DAG_PB, b"x");
-        let links: Vec<Link> = (0..2000)
-            .map(|i| Link {
-                name: format!("entry-{i}"),
-                cid: file,
-                tsize: 10,
-            })
-            .collect();
-        let mut blocks = std::collections::HashMap::new();
-        let root = write(links, Version::V0, &mut |cid, b| {
-            blocks.insert(cid, b);
-            Ok::<(), ()>(())
-        })
-        .unwrap()
-        .unwrap();
-        let load = |c: &Cid| Ok::<_, HamtError>(blocks[c].clone());
-        let top = &blocks[&root.cid];
-        for i in [0, 1, 999, 1999] {
-            let name = format!("entry-{i}");
-            assert_eq!(lookup(root.cid, top, &name, load).unwrap(), Some(file), "{name}");
-        }
-        assert_eq!(lookup(root.cid, top, "absent", load).unwrap(), None);
-        let all = entries(root.cid, top, load).unwrap();
-        assert_eq!(all.len(), 2000);
-        assert!(is_shard(&root.cid, top));
     }
 }

@@ -4,6 +4,7 @@
 mod common;
 
 mod add;
+mod add_tree;
 mod cache;
 mod car;
 mod content;

@@ -276,39 +276,13 @@ impl SimulationBackend {
         blocking(move || f(&inner)).await
     }
 
-    /// Follows UnixFS directory entries from the root to the named node.
-    async fn resolve_unixfs(&self, path: &ContentPath) -> Result<Cid, BackendError> {
-        let path = path.clone();
-        self.run(move |inner| {
-            let mut cid = path.root;
-            for segment in &path.segments {
-                let block = get_block(&*inner.store, &cid)?;
-                if cid.codec() != DAG_PB {
-                    return Err(BackendError::NotFound(format!(
-                        "no link named {segment:?} under {cid}"
-                    )));
-                }
-                cid = match rust_unixfs::resolve(&block, segment, &mut None) {
-                    Ok(rust_unixfs::MaybeResolved::Found(next)) => next,
-                    Ok(rust_unixfs::MaybeResolved::NotFound) => {
-                        return Err(BackendError::NotFound(format!(
-                            "no link named {segment:?} under {cid}"
-                        )));
-                    }
-                    Ok(rust_unixfs::MaybeResolved::NeedToLoadMore(_)) => {
-                        return Err(BackendError::InvalidInput(format!(
-                            "{cid} is a HAMT-sharded directory, which the simulation backend \
-                             does not traverse"
-                        )));
-                    }
-                    Err(e) => {
-                        return Err(BackendError::InvalidInput(format!(
-                            "cannot resolve {segment:?} under {cid}: {e}"
-                        )));
-                    }
-                };
-            }
-            Ok(cid)
+    /// Follows the path from its root ([`resolve::walk`]: directories, HAMT shards,
+    /// dag-cbor/dag-json links) to the node it names, with that node's block.
+    async fn resolve_path(&self, path: &ContentPath) -> Result<resolve::Walked, BackendError> {
+        let source = StoreSource(self.inner.store.clone());
+        resolve::walk(path, |cid| {
+            let source = &source;
+            async move { source.block(&cid).await }
         })
         .await
     }
@@ -473,9 +447,10 @@ impl Backend for SimulationBackend {
     }
 
     async fn stat(&self, path: &ContentPath) -> Result<NodeStat, BackendError> {
-        let cid = self.resolve_unixfs(path).await?;
-        let block = StoreSource(self.inner.store.clone()).block(&cid).await?;
+        let walked = self.resolve_path(path).await?;
+        let (cid, block) = (walked.cid, walked.block);
         let kind = match reader::describe(&cid, &block) {
+            _ if !walked.remainder.is_empty() => NodeKind::Other,
             reader::NodeKind::File { size } => NodeKind::File { size },
             reader::NodeKind::Directory => NodeKind::Directory,
             reader::NodeKind::Other => NodeKind::Other,
