@@ -77,8 +77,16 @@ fn directory_adds_match_the_reference_importer() {
                 .iter()
                 .find(|e| e.path == path)
                 .unwrap_or_else(|| panic!("{name}: no entry {path:?}"));
-            assert_eq!(got.cid.to_string(), want["cid"].as_str().unwrap(), "{name}: {path:?}");
-            assert_eq!(got.tsize, want["size"].as_u64().unwrap(), "{name}: size of {path:?}");
+            assert_eq!(
+                got.cid.to_string(),
+                want["cid"].as_str().unwrap(),
+                "{name}: {path:?}"
+            );
+            assert_eq!(
+                got.tsize,
+                want["size"].as_u64().unwrap(),
+                "{name}: size of {path:?}"
+            );
         }
         let root = fx["entries"].as_array().unwrap().last().unwrap();
         assert_eq!(

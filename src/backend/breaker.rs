@@ -286,11 +286,7 @@ impl Backend for GuardedBackend {
         health
     }
 
-    async fn add_parts(
-        &self,
-        parts: AddParts,
-        options: AddOptions,
-    ) -> Result<Added, BackendError> {
+    async fn add_parts(&self, parts: AddParts, options: AddOptions) -> Result<Added, BackendError> {
         self.guard(self.inner.add_parts(parts, options)).await
     }
 

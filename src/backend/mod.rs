@@ -63,8 +63,7 @@ pub trait Backend: Send + Sync + 'static {
     /// Imports files, directories and symlinks as one tree (Kubo's `add` of many parts): one
     /// entry per file and directory, the root last. A part that cannot be placed (a
     /// duplicate path, a path under a file) is an `InvalidInput` error, never dropped.
-    async fn add_parts(&self, parts: AddParts, options: AddOptions)
-    -> Result<Added, BackendError>;
+    async fn add_parts(&self, parts: AddParts, options: AddOptions) -> Result<Added, BackendError>;
 
     /// Resolves `cid[/path]` to the node it names and describes it.
     async fn stat(&self, path: &ContentPath) -> Result<NodeStat, BackendError>;

@@ -185,7 +185,12 @@ where
     }
     let mut out = Vec::new();
     // depth-first in slot order: a sub-shard's entries come where its slot is
-    let mut stack = vec![Shard::parse(&cid, block).map_err(hamt_error)?.links.into_iter()];
+    let mut stack = vec![
+        Shard::parse(&cid, block)
+            .map_err(hamt_error)?
+            .links
+            .into_iter(),
+    ];
     while let Some(links) = stack.last_mut() {
         match links.next() {
             None => {
@@ -194,7 +199,12 @@ where
             Some((_, ShardLink::Entry { name, cid, size })) => out.push(Listed { name, cid, size }),
             Some((_, ShardLink::Shard(sub))) => {
                 let block = load(sub).await?;
-                stack.push(Shard::parse(&sub, &block).map_err(hamt_error)?.links.into_iter());
+                stack.push(
+                    Shard::parse(&sub, &block)
+                        .map_err(hamt_error)?
+                        .links
+                        .into_iter(),
+                );
             }
         }
     }
@@ -246,8 +256,14 @@ mod tests {
             assert!(walked.blocks.len() >= 2, "2000 names need a second level");
         }
         let missing: ContentPath = format!("{}/absent", root.cid).parse().unwrap();
-        assert!(matches!(walk(&missing, load).await, Err(BackendError::NotFound(_))));
-        let listed = list(root.cid, &blocks[&root.cid], load).await.unwrap().unwrap();
+        assert!(matches!(
+            walk(&missing, load).await,
+            Err(BackendError::NotFound(_))
+        ));
+        let listed = list(root.cid, &blocks[&root.cid], load)
+            .await
+            .unwrap()
+            .unwrap();
         assert_eq!(listed.len(), 2000);
         let mut names: Vec<_> = listed.iter().map(|l| l.name.clone()).collect();
         names.sort();

@@ -114,7 +114,10 @@ mod tests {
     fn negotiation_honours_q_values() {
         let of = |s: &str| offered(&HeaderValue::from_str(s).unwrap());
         assert_eq!(of("gzip, deflate, br, zstd"), ContentEncoding::Gzip);
-        assert_eq!(of("br;q=1, gzip;q=0, deflate;q=0.5"), ContentEncoding::Deflate);
+        assert_eq!(
+            of("br;q=1, gzip;q=0, deflate;q=0.5"),
+            ContentEncoding::Deflate
+        );
         assert_eq!(of("br, zstd"), ContentEncoding::Identity);
         assert_eq!(of("*"), ContentEncoding::Gzip);
         assert_eq!(of("GZIP;q=0.1"), ContentEncoding::Gzip);

@@ -149,7 +149,10 @@ enum PartKind {
 }
 
 fn kind_of(field: &Field) -> PartKind {
-    match field.content_type().map(|m| m.essence_str().to_ascii_lowercase()) {
+    match field
+        .content_type()
+        .map(|m| m.essence_str().to_ascii_lowercase())
+    {
         Some(t) if t == "application/x-directory" => PartKind::Directory,
         Some(t) if t == "application/symlink" => PartKind::Symlink,
         _ => PartKind::File,
@@ -225,8 +228,8 @@ pub fn parts(
                         AddPart::Directory { path: named(path)? }
                     }
                     PartKind::Symlink => {
-                        let target = String::from_utf8(small_body(&mut field).await?)
-                            .map_err(|_| {
+                        let target =
+                            String::from_utf8(small_body(&mut field).await?).map_err(|_| {
                                 BackendError::InvalidInput("a symlink target is not UTF-8".into())
                             })?;
                         AddPart::Symlink {
@@ -235,7 +238,8 @@ pub fn parts(
                         }
                     }
                     PartKind::File => {
-                        let (pump, data) = super::add::pumped_counted(&mut field, limit, seen.clone());
+                        let (pump, data) =
+                            super::add::pumped_counted(&mut field, limit, seen.clone());
                         if tx.send(Ok(AddPart::File { path, data })).await.is_err() {
                             return Ok(()); // the consumer stopped: its result says why
                         }

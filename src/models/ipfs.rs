@@ -288,7 +288,11 @@ impl IpfsModel {
             .map(move |part| match part {
                 Ok(AddPart::File { path, data }) => {
                     let first = counted.fetch_add(1, std::sync::atomic::Ordering::Relaxed) == 0;
-                    let data = if first { sniffed(data, seen.clone()) } else { data };
+                    let data = if first {
+                        sniffed(data, seen.clone())
+                    } else {
+                        data
+                    };
                     Ok(AddPart::File { path, data })
                 }
                 other => other,
@@ -304,7 +308,8 @@ impl IpfsModel {
                 let size = entry.size.parse().unwrap_or(0);
                 let pinned = added.pinned && added.roots.contains(&cid);
                 let mime = (lone_file && i == 0).then(|| sniff_content_type(&head.lock()));
-                self.metadata.record_add(&cid, size, mime.as_deref(), pinned);
+                self.metadata
+                    .record_add(&cid, size, mime.as_deref(), pinned);
             }
         }
         Ok(added)

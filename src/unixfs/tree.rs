@@ -335,7 +335,9 @@ impl TreeImport {
             // the root is printed last: a top-level file added before a directory goes last
             if let Some(last) = roots.last()
                 && entries.last().map(|e| e.cid) != Some(*last)
-                && let Some(at) = entries.iter().rposition(|e| e.cid == *last && !e.path.contains('/'))
+                && let Some(at) = entries
+                    .iter()
+                    .rposition(|e| e.cid == *last && !e.path.contains('/'))
             {
                 let entry = entries.remove(at);
                 entries.push(entry);
@@ -441,10 +443,7 @@ fn flat<E>(
 mod tests {
     use super::*;
 
-    fn import(
-        parts: &[(&str, Option<&[u8]>)],
-        wrap: bool,
-    ) -> Result<TreeSummary, TreeError> {
+    fn import(parts: &[(&str, Option<&[u8]>)], wrap: bool) -> Result<TreeSummary, TreeError> {
         let options = ImportOptions {
             wrap_with_directory: wrap,
             ..Default::default()
@@ -467,7 +466,16 @@ mod tests {
 
     #[test]
     fn paths_that_leave_the_root_are_refused() {
-        for bad in ["../x", "/etc/passwd", "a/../b", "a//b", "a/", ".", "", "a/./b"] {
+        for bad in [
+            "../x",
+            "/etc/passwd",
+            "a/../b",
+            "a//b",
+            "a/",
+            ".",
+            "",
+            "a/./b",
+        ] {
             assert!(EntryPath::parse(bad).is_err(), "{bad:?}");
         }
         assert!(EntryPath::parse("a/b c/ü.txt").is_ok());
@@ -482,7 +490,17 @@ mod tests {
         assert_eq!(of("100%25.txt"), Ok(Some("100%.txt".into())));
         assert_eq!(of("100%.txt"), Ok(Some("100%.txt".into())));
         assert_eq!(of("C:\\dir\\a.txt"), Ok(Some("a.txt".into())));
-        for bad in ["..", ".", "a/..", "/", "a/", "x\\..", "%2E%2E", "..%2Fetc", "/etc/passwd"] {
+        for bad in [
+            "..",
+            ".",
+            "a/..",
+            "/",
+            "a/",
+            "x\\..",
+            "%2E%2E",
+            "..%2Fetc",
+            "/etc/passwd",
+        ] {
             assert!(of(bad).is_err(), "{bad:?}");
         }
     }

@@ -56,16 +56,30 @@ fn reference(tree: &str, path: &str) -> String {
 #[tokio::test]
 async fn several_files_wrapped_match_the_reference_and_are_all_listed() {
     let app = spawn_app().await;
-    let parts: [Part; 3] = [("x.txt", FILE, b"x"), ("y.txt", FILE, b"y"), ("z%2Fw.txt", FILE, b"w")];
+    let parts: [Part; 3] = [
+        ("x.txt", FILE, b"x"),
+        ("y.txt", FILE, b"y"),
+        ("z%2Fw.txt", FILE, b"w"),
+    ];
     let res = add(&app, &parts, "wrap-with-directory=true").await;
     assert_eq!(res.status(), 200);
     let json: Value = res.json().await.unwrap();
     let root = reference("wrapped-top-level", "");
     assert_eq!(json["cid"], root.as_str());
     let entries = json["entries"].as_array().unwrap();
-    let names: Vec<&str> = entries.iter().map(|e| e["Name"].as_str().unwrap()).collect();
-    assert_eq!(names, ["x.txt", "y.txt", "z/w.txt", "z", ""], "every entry, the root last");
-    assert_eq!(entries[3]["Hash"], reference("wrapped-top-level", "z").as_str());
+    let names: Vec<&str> = entries
+        .iter()
+        .map(|e| e["Name"].as_str().unwrap())
+        .collect();
+    assert_eq!(
+        names,
+        ["x.txt", "y.txt", "z/w.txt", "z", ""],
+        "every entry, the root last"
+    );
+    assert_eq!(
+        entries[3]["Hash"],
+        reference("wrapped-top-level", "z").as_str()
+    );
     // Kubo's NDJSON lines, on request
     let (b, ctype) = body(&parts);
     let lines = app
@@ -80,12 +94,20 @@ async fn several_files_wrapped_match_the_reference_and_are_all_listed() {
         .text()
         .await
         .unwrap();
-    let lines: Vec<Value> = lines.lines().map(|l| serde_json::from_str(l).unwrap()).collect();
+    let lines: Vec<Value> = lines
+        .lines()
+        .map(|l| serde_json::from_str(l).unwrap())
+        .collect();
     assert_eq!(lines.len(), 5);
     assert_eq!(lines[4]["Hash"], root.as_str());
     // every file is there, under the root
     for (path, want) in [("x.txt", "x"), ("y.txt", "y"), ("z/w.txt", "w")] {
-        let res = app.client.get(app.url(&format!("/ipfs/{root}/{path}"))).send().await.unwrap();
+        let res = app
+            .client
+            .get(app.url(&format!("/ipfs/{root}/{path}")))
+            .send()
+            .await
+            .unwrap();
         assert_eq!(res.status(), 200, "{path}");
         assert_eq!(res.text().await.unwrap(), want);
     }
@@ -106,12 +128,24 @@ async fn directory_parts_and_encoded_names_as_clients_send_them() {
     let json: Value = add(&app, &parts, "").await.json().await.unwrap();
     assert_eq!(json["cid"], reference("nested", "d").as_str(), "{json}");
     assert_eq!(json["Name"], "d");
-    let parts: [Part; 2] = [("%C3%BCn%C3%AF%20c%C3%B6d%C3%A9.txt", FILE, b"u"), ("a%20b%2Fc%25d.txt", FILE, b"p")];
-    let json: Value = add(&app, &parts, "wrap-with-directory=true").await.json().await.unwrap();
+    let parts: [Part; 2] = [
+        ("%C3%BCn%C3%AF%20c%C3%B6d%C3%A9.txt", FILE, b"u"),
+        ("a%20b%2Fc%25d.txt", FILE, b"p"),
+    ];
+    let json: Value = add(&app, &parts, "wrap-with-directory=true")
+        .await
+        .json()
+        .await
+        .unwrap();
     let root = reference("unicode-names", "");
     assert_eq!(json["cid"], root.as_str(), "{json}");
     // %25 decodes once: the entry is named c%d.txt, and its URL encodes the % again
-    let res = app.client.get(app.url(&format!("/ipfs/{root}/a%20b/c%25d.txt"))).send().await.unwrap();
+    let res = app
+        .client
+        .get(app.url(&format!("/ipfs/{root}/a%20b/c%25d.txt")))
+        .send()
+        .await
+        .unwrap();
     assert_eq!(res.status(), 200);
     assert_eq!(res.text().await.unwrap(), "p");
     app.stop().await;
@@ -143,9 +177,17 @@ async fn parts_that_cannot_be_placed_are_400s_and_pin_nothing() {
 async fn ten_thousand_files_shard_like_kubo_and_serve_through_the_gateway() {
     let app = spawn_app().await;
     let names: Vec<(String, Vec<u8>)> = (0..10_000)
-        .map(|i| (format!("big%2Ffile-{i:05}.txt"), format!("file {i}\n").into_bytes()))
+        .map(|i| {
+            (
+                format!("big%2Ffile-{i:05}.txt"),
+                format!("file {i}\n").into_bytes(),
+            )
+        })
         .collect();
-    let parts: Vec<Part> = names.iter().map(|(n, d)| (n.as_str(), FILE, d.as_slice())).collect();
+    let parts: Vec<Part> = names
+        .iter()
+        .map(|(n, d)| (n.as_str(), FILE, d.as_slice()))
+        .collect();
     let res = add(&app, &parts, "").await;
     assert_eq!(res.status(), 200);
     let json: Value = res.json().await.unwrap();
@@ -153,25 +195,50 @@ async fn ten_thousand_files_shard_like_kubo_and_serve_through_the_gateway() {
     assert_eq!(json["cid"], root.as_str());
     assert_eq!(json["entries"].as_array().unwrap().len(), 10_001);
     // served through the HAMT: a file, and the listing of every name
-    let res = app.client.get(app.url(&format!("/ipfs/{root}/file-04242.txt"))).send().await.unwrap();
+    let res = app
+        .client
+        .get(app.url(&format!("/ipfs/{root}/file-04242.txt")))
+        .send()
+        .await
+        .unwrap();
     assert_eq!(res.status(), 200);
     assert_eq!(res.text().await.unwrap(), "file 4242\n");
-    let missing = app.client.get(app.url(&format!("/ipfs/{root}/no-such-file"))).send().await.unwrap();
+    let missing = app
+        .client
+        .get(app.url(&format!("/ipfs/{root}/no-such-file")))
+        .send()
+        .await
+        .unwrap();
     assert_eq!(missing.status(), 404);
-    let listing = app.client.get(app.url(&format!("/ipfs/{root}/"))).send().await.unwrap();
+    let listing = app
+        .client
+        .get(app.url(&format!("/ipfs/{root}/")))
+        .send()
+        .await
+        .unwrap();
     assert_eq!(listing.status(), 200);
     let html = listing.text().await.unwrap();
-    assert_eq!(html.matches("\">file-").count(), 10_000, "each name listed once");
+    assert_eq!(
+        html.matches("\">file-").count(),
+        10_000,
+        "each name listed once"
+    );
     assert!(html.contains("file-09999.txt"));
     // a trustless CAR of a file path carries the shards on the way
     let car = app
         .client
-        .get(app.url(&format!("/ipfs/{root}/file-04242.txt?format=car&dag-scope=entity")))
+        .get(app.url(&format!(
+            "/ipfs/{root}/file-04242.txt?format=car&dag-scope=entity"
+        )))
         .send()
         .await
         .unwrap();
     assert_eq!(car.status(), 200);
     let car = car.bytes().await.unwrap();
-    assert!(car.len() > 3 * 34, "root shard, sub-shard and file: {} bytes", car.len());
+    assert!(
+        car.len() > 3 * 34,
+        "root shard, sub-shard and file: {} bytes",
+        car.len()
+    );
     app.stop().await;
 }

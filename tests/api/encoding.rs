@@ -8,12 +8,7 @@ const BROWSER: &str = "gzip, deflate, br, zstd";
 
 /// Text compresses well: if anything were encoding it, it would show.
 fn compressible(len: usize) -> Vec<u8> {
-    br#"{"key": "value", "list": [1, 2, 3]}"#
-        .iter()
-        .copied()
-        .cycle()
-        .take(len)
-        .collect()
+    br#"{"key": "value", "list": [1, 2, 3]}"#.iter().copied().cycle().take(len).collect()
 }
 
 async fn wrap(app: &TestApp, name: &str, data: &[u8]) -> String {
@@ -77,7 +72,10 @@ async fn content_routes_send_the_stored_bytes_unencoded() {
             let length = res.headers().get("content-length").cloned();
             let body = res.bytes().await.unwrap();
             if !route.contains("car") && !route.contains("export") {
-                assert!(body == data[..], "{route}: bytes differ from what was stored");
+                assert!(
+                    body == data[..],
+                    "{route}: bytes differ from what was stored"
+                );
             }
             if let Some(length) = length {
                 assert_eq!(length.to_str().unwrap(), body.len().to_string(), "{route}");
@@ -97,7 +95,10 @@ async fn content_routes_send_the_stored_bytes_unencoded() {
                 continue;
             }
             assert_eq!(head.status(), 200, "HEAD {route}");
-            assert!(head.headers().get("content-encoding").is_none(), "HEAD {route}");
+            assert!(
+                head.headers().get("content-encoding").is_none(),
+                "HEAD {route}"
+            );
             assert_eq!(
                 head.headers()
                     .get("content-length")
@@ -134,7 +135,10 @@ async fn rendered_bodies_are_gzipped_when_large_and_accepted() {
     let plain = app.client.get(&url).send().await.unwrap();
     assert!(plain.headers().get("content-encoding").is_none());
     let plain_len = plain.bytes().await.unwrap().len();
-    assert!(plain_len > 1024, "the listing is big enough to pay: {plain_len}");
+    assert!(
+        plain_len > 1024,
+        "the listing is big enough to pay: {plain_len}"
+    );
     let gz = app
         .client
         .get(&url)

@@ -142,6 +142,125 @@ pub async fn wrap_with_directory_is_reachable_by_name(b: B) {
     ));
 }
 
+fn reference(tree: &str, path: &str) -> String {
+    let fixtures: Vec<serde_json::Value> =
+        serde_json::from_str(include_str!("../../fixtures/unixfs-trees.json")).unwrap();
+    let t = fixtures.iter().find(|t| t["name"] == tree).unwrap();
+    let e = t["entries"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|e| e["path"] == path)
+        .unwrap_or_else(|| panic!("no {path:?} in {tree}"));
+    e["cid"].as_str().unwrap().to_string()
+}
+
+fn file_part(path: &str, data: &[u8]) -> Result<AddPart, BackendError> {
+    Ok(AddPart::File {
+        path: Some(ipfs_mcp::unixfs::tree::EntryPath::parse(path).unwrap()),
+        data: stream_of(data.to_vec(), 3),
+    })
+}
+
+fn dir_part(path: &str) -> Result<AddPart, BackendError> {
+    Ok(AddPart::Directory {
+        path: ipfs_mcp::unixfs::tree::EntryPath::parse(path).unwrap(),
+    })
+}
+
+/// Unsharded directory adds give the reference importer's CIDs (= js-ipfs's and Kubo's),
+/// with every entry reported and the root last; a duplicate path is refused.
+pub async fn directory_adds_match_the_reference(b: B) {
+    let options = |wrap| AddOptions {
+        import: ImportOptions::from_params(None, None, None, wrap, None).unwrap(),
+        pin: false,
+        only_hash: false,
+    };
+    let parts = vec![
+        dir_part("d"),
+        file_part("d/a.txt", b"alpha\n"),
+        file_part("d/sub/b.txt", b"beta\n"),
+        dir_part("d/empty"),
+    ];
+    let added = b
+        .add_parts(futures_util::stream::iter(parts).boxed(), options(false))
+        .await
+        .unwrap();
+    assert_eq!(added.root.to_string(), reference("nested", "d"));
+    let names: Vec<&str> = added.entries.iter().map(|e| e.name.as_str()).collect();
+    for want in ["d/a.txt", "d/sub/b.txt", "d/sub", "d"] {
+        assert!(names.contains(&want), "{want} in {names:?}");
+    }
+    assert_eq!(added.entries.last().unwrap().name, "d");
+    let nested: ContentPath = format!("{}/sub/b.txt", added.root).parse().unwrap();
+    assert_eq!(cat_all(&b, &nested, 0, None).await, b"beta\n");
+
+    let parts = vec![
+        file_part("x.txt", b"x"),
+        file_part("y.txt", b"y"),
+        file_part("z/w.txt", b"w"),
+    ];
+    let added = b
+        .add_parts(futures_util::stream::iter(parts).boxed(), options(true))
+        .await
+        .unwrap();
+    assert_eq!(added.root.to_string(), reference("wrapped-top-level", ""));
+    assert_eq!(added.entries.len(), 5, "{:?}", added.entries);
+}
+
+/// A HAMT-sharded directory (built here, imported as a CAR) is traversed by name and read.
+pub async fn sharded_directories_are_traversed(b: B) {
+    use ipfs_mcp::unixfs::tree::{EntryPath, TreeImport};
+    let salt = uuid::Uuid::new_v4().simple().to_string();
+    let mut import = TreeImport::new(ImportOptions::default());
+    let mut blocks = Vec::new();
+    let mut sink = |cid, block: Bytes| {
+        blocks.push((cid, block));
+        Ok::<(), ()>(())
+    };
+    for i in 0..6000 {
+        import
+            .begin_file(Some(EntryPath::parse(&format!("s/{salt}-{i:05}")).unwrap()))
+            .unwrap();
+        import
+            .push(format!("entry {i}").as_bytes(), &mut sink)
+            .unwrap();
+        import.end_file(&mut sink).unwrap().unwrap();
+    }
+    let root = import
+        .finish(&mut sink)
+        .unwrap()
+        .unwrap()
+        .entries
+        .last()
+        .unwrap()
+        .cid;
+    let mut car = ipfs_mcp::unixfs::car::header(vec![root]).unwrap().to_vec();
+    for (cid, block) in &blocks {
+        car.extend_from_slice(&ipfs_mcp::unixfs::car::frame(cid, block));
+    }
+    let mut file = tempfile::tempfile().unwrap();
+    std::io::Write::write_all(&mut file, &car).unwrap();
+    std::io::Seek::rewind(&mut file).unwrap();
+    b.import_car(file, &[root], false).await.unwrap();
+    assert_eq!(
+        b.stat(&ContentPath::new(root)).await.unwrap().kind,
+        NodeKind::Directory
+    );
+    for i in [0, 2999, 5999] {
+        let path: ContentPath = format!("{root}/{salt}-{i:05}").parse().unwrap();
+        assert_eq!(
+            cat_all(&b, &path, 0, None).await,
+            format!("entry {i}").as_bytes()
+        );
+    }
+    let missing: ContentPath = format!("{root}/{salt}-absent").parse().unwrap();
+    assert!(matches!(
+        b.stat(&missing).await,
+        Err(BackendError::NotFound(_))
+    ));
+}
+
 pub async fn pins_add_list_remove(b: B) {
     let data = unique_bytes(4000);
     let added = add(&b, &data, small_chunks(), false).await;
@@ -297,7 +416,8 @@ macro_rules! backend_suite {
             same_cids_as_published_vectors, wrap_with_directory_is_reachable_by_name,
             pins_add_list_remove, add_with_pin_pins_recursively, blocks_put_get_stat,
             dag_put_get_resolve, names_publish_and_resolve, identity_and_version,
-            invalid_paths_are_rejected);
+            invalid_paths_are_rejected, directory_adds_match_the_reference,
+            sharded_directories_are_traversed);
     };
     (@tests $mode:ident $make:expr; $($name:ident),*) => {
         $(

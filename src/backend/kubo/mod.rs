@@ -248,11 +248,7 @@ impl Backend for KuboBackend {
     /// Kubo's multipart `add`: every part goes to the node as it arrives (directories as
     /// `application/x-directory`, symlinks as `application/symlink`, paths percent-encoded),
     /// and the node's lines become the entries.
-    async fn add_parts(
-        &self,
-        parts: AddParts,
-        options: AddOptions,
-    ) -> Result<Added, BackendError> {
+    async fn add_parts(&self, parts: AddParts, options: AddOptions) -> Result<Added, BackendError> {
         let import = &options.import;
         let query = [
             ("cid-version", (import.cid_version as u64).to_string()),
@@ -267,7 +263,11 @@ impl Backend for KuboBackend {
         ];
         let watch = UploadWatch::default();
         let unnamed = Arc::new(std::sync::atomic::AtomicBool::new(false));
-        let upload = upload::multipart(parts, watch.clone(), unnamed.clone());
+        let directories = match self.dialect().await? {
+            Dialect::Kubo => upload::Directories::Declared,
+            Dialect::JsIpfs => upload::Directories::AfterAFile,
+        };
+        let upload = upload::multipart(parts, watch.clone(), unnamed.clone(), directories);
         let answer = self
             .rpc
             .upload("add", &query, upload, watch.done.clone())

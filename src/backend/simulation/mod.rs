@@ -158,7 +158,8 @@ fn import_tree(
     mut tree: TreeImport,
     sink: &mut impl FnMut(Cid, Bytes) -> Result<(), BackendError>,
 ) -> Result<TreeSummary, BackendError> {
-    let placed = |r: Result<(), TreeError>| r.map_err(|e| BackendError::InvalidInput(e.to_string()));
+    let placed =
+        |r: Result<(), TreeError>| r.map_err(|e| BackendError::InvalidInput(e.to_string()));
     loop {
         match rx.blocking_recv() {
             Some(Feed::File(path)) => placed(tree.begin_file(path))?,
@@ -192,7 +193,10 @@ fn added_from(summary: TreeSummary, pinned: bool) -> Added {
             size: e.tsize.to_string(),
         })
         .collect();
-    let last = summary.entries.last().expect("import_tree refuses empty uploads");
+    let last = summary
+        .entries
+        .last()
+        .expect("import_tree refuses empty uploads");
     Added {
         root: last.cid,
         name: last.path.clone(),
