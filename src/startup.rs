@@ -260,8 +260,16 @@ fn run(
 pub fn routes(cfg: &mut web::ServiceConfig) {
     cfg.route("/api/v0/health", web::get().to(c::system::health));
     // the IPFS path gateway (static prefix, as cat: no regex matching)
-    cfg.service(web::scope("/ipfs").default_service(web::to(c::gateway::ipfs_path)));
-    cfg.service(web::scope("/ipns").default_service(web::to(c::gateway::ipns_path)));
+    cfg.service(
+        web::scope("/ipfs")
+            .wrap(from_fn(c::gateway::cors::headers))
+            .default_service(web::to(c::gateway::ipfs_path)),
+    );
+    cfg.service(
+        web::scope("/ipns")
+            .wrap(from_fn(c::gateway::cors::headers))
+            .default_service(web::to(c::gateway::ipns_path)),
+    );
     cfg.service(
         web::scope("/api/v0/mcp")
             .route("/health", web::get().to(c::system::health))

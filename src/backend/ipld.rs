@@ -7,7 +7,7 @@
 //! not follow `Links/0/Hash`; see `fixtures/kubo-rpc/`).
 
 use crate::backend::{BackendError, ContentPath, DagResolved, codec_name};
-use crate::unixfs::{DAG_CBOR, DAG_JSON, DAG_PB, RAW};
+use crate::unixfs::{CBOR, DAG_CBOR, DAG_JSON, DAG_PB, JSON, RAW};
 use bytes::Bytes;
 use cid::Cid;
 use ipld_core::ipld::Ipld;
@@ -20,9 +20,30 @@ pub fn decode(cid: &Cid, block: &[u8]) -> Result<Ipld, BackendError> {
         DAG_PB => ipld_dagpb::to_ipld(block).map_err(|e| bad(e.to_string())),
         DAG_CBOR => serde_ipld_dagcbor::from_slice(block).map_err(|e| bad(e.to_string())),
         DAG_JSON => serde_ipld_dagjson::from_slice(block).map_err(|e| bad(e.to_string())),
+        // plain JSON/CBOR: the same data model, where nothing is a link
+        JSON => serde_json::from_slice::<serde_json::Value>(block)
+            .map(json_to_ipld)
+            .map_err(|e| bad(e.to_string())),
+        CBOR => serde_ipld_dagcbor::from_slice(block).map_err(|e| bad(e.to_string())),
         other => Err(BackendError::InvalidInput(format!(
             "codec 0x{other:x} of {cid} is not supported"
         ))),
+    }
+}
+
+/// Plain JSON as IPLD (no `{"/": ...}` links: plain JSON has none).
+fn json_to_ipld(v: serde_json::Value) -> Ipld {
+    use serde_json::Value;
+    match v {
+        Value::Null => Ipld::Null,
+        Value::Bool(b) => Ipld::Bool(b),
+        Value::Number(n) => match n.as_i64() {
+            Some(i) => Ipld::Integer(i.into()),
+            None => Ipld::Float(n.as_f64().unwrap_or(0.0)),
+        },
+        Value::String(s) => Ipld::String(s),
+        Value::Array(a) => Ipld::List(a.into_iter().map(json_to_ipld).collect()),
+        Value::Object(o) => Ipld::Map(o.into_iter().map(|(k, v)| (k, json_to_ipld(v))).collect()),
     }
 }
 
@@ -41,6 +62,8 @@ pub fn encode(node: &Ipld, codec: u64) -> Result<Vec<u8>, BackendError> {
         DAG_CBOR => serde_ipld_dagcbor::to_vec(node).map_err(|e| bad(e.to_string())),
         DAG_JSON => serde_ipld_dagjson::to_vec(node).map_err(|e| bad(e.to_string())),
         DAG_PB => ipld_dagpb::from_ipld(node).map_err(|e| bad(e.to_string())),
+        JSON => serde_json::to_vec(&to_json(node)?).map_err(|e| bad(e.to_string())),
+        CBOR => serde_ipld_dagcbor::to_vec(node).map_err(|e| bad(e.to_string())),
         other => Err(BackendError::InvalidInput(format!(
             "unsupported store codec {}",
             codec_name(other)

@@ -409,11 +409,14 @@ pub fn codec_from_name(name: &str) -> Result<u64, BackendError> {
     Ok(match name {
         "raw" => RAW,
         "dag-pb" | "protobuf" => DAG_PB,
-        "dag-cbor" | "cbor" => DAG_CBOR,
-        "dag-json" | "json" => DAG_JSON,
+        "dag-cbor" => DAG_CBOR,
+        "dag-json" => DAG_JSON,
+        "json" => crate::unixfs::JSON,
+        "cbor" => crate::unixfs::CBOR,
         other => {
             return Err(BackendError::InvalidInput(format!(
-                "unsupported codec {other:?}: expected raw, dag-pb, dag-cbor or dag-json"
+                "unsupported codec {other:?}: expected raw, dag-pb, dag-cbor, dag-json, json \
+                 or cbor"
             )));
         }
     })
@@ -425,6 +428,8 @@ pub fn codec_name(code: u64) -> &'static str {
         DAG_PB => "dag-pb",
         DAG_CBOR => "dag-cbor",
         DAG_JSON => "dag-json",
+        crate::unixfs::JSON => "json",
+        crate::unixfs::CBOR => "cbor",
         _ => "unknown",
     }
 }

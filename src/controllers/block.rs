@@ -66,9 +66,12 @@ pub async fn put(
             "expected multipart/form-data, application/json or application/octet-stream",
         ));
     };
-    let format = args
-        .str(&["cid-codec", "format", "codec"])
-        .unwrap_or_default();
+    // Kubo's legacy `--format=cbor` meant dag-cbor; `--cid-codec=cbor` is plain CBOR (0x51)
+    let format = match (args.str(&["cid-codec", "codec"]), args.str(&["format"])) {
+        (Some(codec), _) => codec,
+        (None, Some(legacy)) if legacy == "cbor" => "dag-cbor".into(),
+        (None, legacy) => legacy.unwrap_or_default(),
+    };
     let options = match format.as_str() {
         "" => BlockPutOptions::default(),
         // Kubo's legacy --format=v0: dag-pb with a CIDv0

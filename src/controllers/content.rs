@@ -20,6 +20,8 @@ use std::collections::HashMap;
 pub const IMMUTABLE: &str = "public, max-age=29030400, immutable";
 /// Whether `If-None-Match` names this ETag (or `*`).
 pub fn not_modified(req: &HttpRequest, etag: &str) -> bool {
+    // weak comparison (RFC 9110 §8.8.3.2): `W/` does not matter on either side
+    let etag = etag.trim_start_matches("W/");
     req.headers()
         .get(header::IF_NONE_MATCH)
         .and_then(|v| v.to_str().ok())

@@ -110,6 +110,9 @@ impl EntityBytes {
 pub struct ExportOptions {
     pub scope: DagScope,
     pub entity_bytes: Option<EntityBytes>,
+    /// `dups=y`: every block as the depth-first walk meets it, repeats included (the
+    /// trustless spec's IPIP-412); `dups=n` (default): each block once.
+    pub dups: bool,
 }
 
 impl Default for ExportOptions {
@@ -117,7 +120,32 @@ impl Default for ExportOptions {
         Self {
             scope: DagScope::All,
             entity_bytes: None,
+            dups: false,
         }
+    }
+}
+
+/// Decides which blocks go out: identity CIDs never (their data is the CID), repeats only
+/// with `dups=y`.
+struct Emitter {
+    seen: HashSet<Cid>,
+    dups: bool,
+}
+
+impl Emitter {
+    /// Whether `cid`'s block is to be sent now (and, without dups, remembers it).
+    fn first_time(&mut self, cid: &Cid) -> bool {
+        if resolve::identity_block(cid).is_some() {
+            return false;
+        }
+        self.seen.insert(*cid) || self.dups
+    }
+
+    async fn emit(&mut self, tx: &Sink, cid: &Cid, block: &Bytes) -> Result<(), BackendError> {
+        if self.first_time(cid) {
+            send(tx, frame(cid, block)).await?;
+        }
+        Ok(())
     }
 }
 
@@ -149,76 +177,85 @@ async fn write_car(
     tx: &Sink,
 ) -> Result<(), BackendError> {
     send(tx, header(vec![path.root])?).await?;
-    let mut seen = HashSet::new();
+    let mut out = Emitter {
+        seen: HashSet::new(),
+        dups: options.dups,
+    };
     // the blocks that resolve the path (HAMT shards on the way included)
-    let walked = resolve::walk(path, |cid| async move { backend.block_get(&cid).await }).await?;
+    let walked = resolve::walk(path, |cid| resolve::load(backend, cid)).await?;
     for (cid, block) in &walked.blocks {
-        if seen.insert(*cid) {
-            send(tx, frame(cid, block)).await?;
-        }
+        out.emit(tx, cid, block).await?;
     }
     let (cid, block) = (walked.cid, walked.block);
     match options.scope {
-        DagScope::Block => {
-            if seen.insert(cid) {
-                send(tx, frame(&cid, &block)).await?;
-            }
-            Ok(())
-        }
-        DagScope::All => walk(backend, cid, block, &mut seen, tx, |_, _| true).await,
-        DagScope::Entity => entity(backend, cid, block, options.entity_bytes, &mut seen, tx).await,
+        DagScope::Block => out.emit(tx, &cid, &block).await,
+        DagScope::All => walk(backend, cid, block, &mut out, tx).await,
+        DagScope::Entity => entity(backend, cid, block, options.entity_bytes, &mut out, tx).await,
     }
 }
 
-/// Depth-first pre-order from `root`, following the links `follow` keeps.
+/// Depth-first pre-order from `root`: every block under it.
 async fn walk(
     backend: &dyn Backend,
     root: Cid,
     root_block: Bytes,
-    seen: &mut HashSet<Cid>,
+    out: &mut Emitter,
     tx: &Sink,
-    follow: impl Fn(&Cid, &Bytes) -> bool,
 ) -> Result<(), BackendError> {
     let mut stack = vec![(root, Some(root_block))];
     while let Some((cid, block)) = stack.pop() {
-        if !seen.insert(cid) {
+        if !out.first_time(&cid) {
             continue;
         }
         let block = match block {
             Some(b) => b,
-            None => backend.block_get(&cid).await?,
+            None => resolve::load(backend, cid).await?,
         };
         send(tx, frame(&cid, &block)).await?;
-        if follow(&cid, &block) {
-            let links = ipld::links(&cid, &block)?;
-            stack.extend(links.into_iter().rev().map(|c| (c, None)));
-        }
+        let links = ipld::links(&cid, &block)?;
+        stack.extend(links.into_iter().rev().map(|c| (c, None)));
     }
     Ok(())
 }
 
 /// `dag-scope=entity`: a UnixFS file's blocks (those covering `entity-bytes` when given), a
-/// directory's own block, or any other node's block.
+/// directory's own block (all of a HAMT's shards), or any other node's block.
 async fn entity(
     backend: &dyn Backend,
     cid: Cid,
     block: Bytes,
     bytes: Option<EntityBytes>,
-    seen: &mut HashSet<Cid>,
+    out: &mut Emitter,
     tx: &Sink,
 ) -> Result<(), BackendError> {
+    use crate::unixfs::hamt::is_shard;
     use crate::unixfs::reader::{NodeKind, describe};
     match describe(&cid, &block) {
         NodeKind::File { size } => {
             let range = bytes.map_or(0..size, |b| b.resolve(size));
-            file_blocks(backend, cid, block, range, seen, tx).await
+            file_blocks(backend, cid, block, range, out, tx).await
         }
-        NodeKind::Directory | NodeKind::Other => {
-            if seen.insert(cid) {
-                send(tx, frame(&cid, &block)).await?;
+        NodeKind::Directory if is_shard(&cid, &block) => {
+            // the shards only: each is a dag-pb node whose links named with two hex digits
+            // alone lead to sub-shards
+            let mut stack = vec![(cid, block)];
+            while let Some((cid, block)) = stack.pop() {
+                out.emit(tx, &cid, &block).await?;
+                let shard = crate::unixfs::hamt::Shard::parse(&cid, &block)
+                    .map_err(|e| BackendError::BadGateway(e.to_string()))?;
+                let mut subs = Vec::new();
+                for (_, link) in shard.links {
+                    if let crate::unixfs::hamt::ShardLink::Shard(sub) = link {
+                        subs.push(sub);
+                    }
+                }
+                for sub in subs.into_iter().rev() {
+                    stack.push((sub, resolve::load(backend, sub).await?));
+                }
             }
             Ok(())
         }
+        NodeKind::Directory | NodeKind::Other => out.emit(tx, &cid, &block).await,
     }
 }
 
@@ -228,7 +265,7 @@ async fn file_blocks(
     root: Cid,
     root_block: Bytes,
     range: std::ops::Range<u64>,
-    seen: &mut HashSet<Cid>,
+    out: &mut Emitter,
     tx: &Sink,
 ) -> Result<(), BackendError> {
     use rust_unixfs::file::adder::parse_file_branch;
@@ -236,11 +273,9 @@ async fn file_blocks(
     while let Some((cid, block, offset)) = stack.pop() {
         let block = match block {
             Some(b) => b,
-            None => backend.block_get(&cid).await?,
+            None => resolve::load(backend, cid).await?,
         };
-        if seen.insert(cid) {
-            send(tx, frame(&cid, &block)).await?;
-        }
+        out.emit(tx, &cid, &block).await?;
         if cid.codec() == RAW {
             continue;
         }
@@ -415,6 +450,7 @@ mod tests {
         let block = ExportOptions {
             scope: DagScope::Block,
             entity_bytes: None,
+            dups: false,
         };
         assert_eq!(
             blocks_of(car_of(&b, &root.to_string(), block).await)
@@ -425,6 +461,7 @@ mod tests {
         let range = ExportOptions {
             scope: DagScope::Entity,
             entity_bytes: Some("1500:2500".parse().unwrap()),
+            dups: false,
         };
         let got = blocks_of(car_of(&b, &root.to_string(), range).await)
             .await
@@ -437,6 +474,7 @@ mod tests {
         let tail = ExportOptions {
             scope: DagScope::Entity,
             entity_bytes: Some("-10:*".parse().unwrap()),
+            dups: false,
         };
         let got = blocks_of(car_of(&b, &root.to_string(), tail).await).await.1;
         assert_eq!(got, vec![root, all.1[6]]);

@@ -239,13 +239,9 @@ impl IpfsModel {
     /// The entries of a UnixFS directory, plain or HAMT-sharded (names, CIDs, cumulative
     /// sizes), read block by block on any backend.
     pub async fn list_directory(&self, cid: &Cid) -> Result<Vec<DirEntry>, BackendError> {
-        let node = self.backend.clone();
-        let block = node.block_get(cid).await?;
-        let listed = crate::backend::resolve::list(*cid, &block, |c| {
-            let node = node.clone();
-            async move { node.block_get(&c).await }
-        })
-        .await?
+        let block = self.block(cid).await?;
+        let listed = crate::backend::resolve::list(*cid, &block, |c| self.block_owned(c))
+            .await?
         .ok_or_else(|| BackendError::InvalidInput(format!("{cid} is not a directory")))?;
         Ok(listed
             .into_iter()
@@ -257,19 +253,45 @@ impl IpfsModel {
             .collect())
     }
 
-    /// The CID of each element of `path`: the root, then each segment's node
-    /// (`X-Ipfs-Roots`), walked over blocks like everything else ([`crate::backend::resolve`]).
-    pub async fn path_nodes(&self, path: &ContentPath) -> Result<Vec<Cid>, BackendError> {
-        if path.segments.is_empty() {
-            return Ok(vec![path.root]);
+    /// A block by CID (identity CIDs answered from the CID itself).
+    pub async fn block(&self, cid: &Cid) -> Result<Bytes, BackendError> {
+        crate::backend::resolve::load(&*self.backend, *cid).await
+    }
+
+    /// Walks `path` over blocks ([`crate::backend::resolve::walk`]): what it names, its
+    /// block, the CIDs along it and the blocks read. One resolve serves a whole gateway
+    /// answer (its headers, its kind, its bytes).
+    pub async fn resolve(
+        &self,
+        path: &ContentPath,
+    ) -> Result<crate::backend::resolve::Walked, BackendError> {
+        crate::backend::resolve::walk(path, |c| self.block_owned(c)).await
+    }
+
+    async fn block_owned(&self, cid: Cid) -> Result<Bytes, BackendError> {
+        self.block(&cid).await
+    }
+
+    /// A resolved file's bytes: from a cache tier, or (`whole`, and small enough to cache)
+    /// read once and cached; otherwise `None`, to be streamed from the backend. A ranged
+    /// read passes `whole: false`, so a file with blocks missing outside the range is
+    /// still served.
+    pub async fn open_resolved(
+        &self,
+        path: ContentPath,
+        cid: Cid,
+        size: u64,
+        whole: bool,
+    ) -> Result<(OpenFile, Option<Bytes>, Tier), BackendError> {
+        let file = OpenFile { path, cid, size };
+        if let Some((data, tier)) = self.cache.get(&cid)? {
+            return Ok((file, Some(data), tier));
         }
-        let node = self.backend.clone();
-        let walked = crate::backend::resolve::walk(path, |c| {
-            let node = node.clone();
-            async move { node.block_get(&c).await }
-        })
-        .await?;
-        Ok(walked.nodes)
+        if !whole || size > self.cache.max_object_bytes() {
+            return Ok((file, None, Tier::Backend));
+        }
+        let (data, tier) = self.cache_whole(cid).await?;
+        Ok((file, Some(data), tier))
     }
 
     /// Adds the parts of a directory add through the backend, and records every entry in the
@@ -457,6 +479,13 @@ pub fn sniff_content_type(head: &[u8]) -> String {
     }
     if lower.starts_with(b"<?xml") {
         return "text/xml; charset=utf-8".into();
+    }
+    // a whole JSON document inside the window (what `mimetype`, Kubo's sniffer, reports)
+    if head.len() < SNIFF_LEN
+        && matches!(text.first(), Some(b'{' | b'['))
+        && serde_json::from_slice::<serde::de::IgnoredAny>(head).is_ok()
+    {
+        return "application/json".into();
     }
     let valid_utf8 = match std::str::from_utf8(head) {
         Ok(_) => true,

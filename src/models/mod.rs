@@ -10,5 +10,6 @@ pub mod memory;
 pub mod operations;
 pub mod range;
 pub mod stats;
+pub mod tar;
 
 pub use ipfs::IpfsModel;

@@ -257,31 +257,18 @@ pub enum Lookup {
 
 /// Fanout and hash type from a UnixFS `Data` message of type 5, if it is one.
 fn shard_params(data: &[u8]) -> Option<(u64, u64)> {
-    let mut r = data;
+    use super::Field;
     let (mut kind, mut fanout, mut hash_type) = (None, None, None);
-    while !r.is_empty() {
-        let (key, rest) = unsigned_varint::decode::u64(r).ok()?;
-        r = rest;
-        match key & 7 {
-            0 => {
-                let (v, rest) = unsigned_varint::decode::u64(r).ok()?;
-                r = rest;
-                match key >> 3 {
-                    1 => kind = Some(v),
-                    5 => hash_type = Some(v),
-                    6 => fanout = Some(v),
-                    _ => {}
-                }
+    super::scan_fields(data, |field, value| {
+        if let Field::Varint(v) = value {
+            match field {
+                1 => kind = Some(v),
+                5 => hash_type = Some(v),
+                6 => fanout = Some(v),
+                _ => {}
             }
-            2 => {
-                let (len, rest) = unsigned_varint::decode::u64(r).ok()?;
-                r = rest.get(len as usize..)?;
-            }
-            5 => r = r.get(4..)?,
-            1 => r = r.get(8..)?,
-            _ => return None,
         }
-    }
+    })?;
     (kind == Some(HAMT_SHARD)).then_some((fanout?, hash_type?))
 }
 

@@ -29,6 +29,10 @@ pub const RAW: u64 = 0x55;
 pub const DAG_CBOR: u64 = 0x71;
 /// Multicodec of dag-json.
 pub const DAG_JSON: u64 = 0x0129;
+/// Multicodec of plain JSON.
+pub const JSON: u64 = 0x0200;
+/// Multicodec of plain CBOR.
+pub const CBOR: u64 = 0x51;
 /// Multihash code of sha2-256, the only hash Kubo uses by default.
 pub const SHA2_256: u64 = 0x12;
 
@@ -41,4 +45,54 @@ pub fn cid_of(version: cid::Version, codec: u64, bytes: &[u8]) -> Cid {
         cid::Version::V0 => Cid::new_v0(mh).expect("sha2-256 dag-pb is a valid CIDv0"),
         cid::Version::V1 => Cid::new_v1(codec, mh),
     }
+}
+
+/// A field of a protobuf message, as [`scan_fields`] reads it.
+pub enum Field<'a> {
+    Varint(u64),
+    Bytes(&'a [u8]),
+}
+
+/// Calls `f` with each (field number, value) of the protobuf message `data`; `None` if it
+/// does not parse. Enough to read UnixFS `Data` without a generated schema (rust-unixfs keeps
+/// its own private).
+pub fn scan_fields<'a>(mut data: &'a [u8], mut f: impl FnMut(u64, Field<'a>)) -> Option<()> {
+    use unsigned_varint::decode::u64 as varint;
+    while !data.is_empty() {
+        let (key, rest) = varint(data).ok()?;
+        data = rest;
+        match key & 7 {
+            0 => {
+                let (v, rest) = varint(data).ok()?;
+                data = rest;
+                f(key >> 3, Field::Varint(v));
+            }
+            2 => {
+                let (len, rest) = varint(data).ok()?;
+                let len = usize::try_from(len).ok()?;
+                f(key >> 3, Field::Bytes(rest.get(..len)?));
+                data = &rest[len..];
+            }
+            5 => data = data.get(4..)?,
+            1 => data = data.get(8..)?,
+            _ => return None,
+        }
+    }
+    Some(())
+}
+
+/// UnixFS `Data.Type` of a symlink.
+pub const SYMLINK: u64 = 4;
+
+/// The UnixFS type and `Data` bytes of a dag-pb block.
+pub fn unixfs_data(block: &[u8]) -> Option<(u64, bytes::Bytes)> {
+    let node = ipld_dagpb::PbNode::from_bytes(bytes::Bytes::copy_from_slice(block)).ok()?;
+    let data = node.data?;
+    let (mut kind, mut inner) = (None, bytes::Bytes::new());
+    scan_fields(&data, |field, value| match (field, value) {
+        (1, Field::Varint(v)) => kind = Some(v),
+        (2, Field::Bytes(b)) => inner = bytes::Bytes::copy_from_slice(b),
+        _ => {}
+    })?;
+    Some((kind?, inner))
 }

@@ -256,11 +256,11 @@ async fn directories_redirect_then_index_or_listing() {
     assert_eq!(res.status(), 200);
     let hs = res.headers().clone();
     assert_eq!(h(&hs, "content-type"), "text/html; charset=utf-8");
-    assert_eq!(h(&hs, "etag"), format!("\"DirIndex-{dir}\""));
+    assert_eq!(h(&hs, "etag"), format!("\"DirIndex-ipfs-mcp-1_CID-{dir}\""));
     let html = res.text().await.unwrap();
     assert!(html.contains("a&lt;b&gt;&amp;&#39;c&#39;.txt"), "{html}");
     assert!(!html.contains("<b>"), "names are escaped: {html}");
-    assert!(html.contains(&format!("Index of /ipfs/{dir}")));
+    assert!(html.contains(&format!("Index of /ipfs/<a href=\"/ipfs/{dir}\">{dir}</a>")));
 }
 
 /// A small range of a large multi-block file reads only the blocks on the way to it: counted
