@@ -294,6 +294,12 @@ impl Backend for GuardedBackend {
         self.guard(self.inner.stat(path)).await
     }
 
+    async fn has_local(&self, cid: &Cid) -> bool {
+        self.guard(async { Ok(self.inner.has_local(cid).await) })
+            .await
+            .unwrap_or(false)
+    }
+
     /// Failures in the middle of the stream count too.
     async fn cat(
         &self,

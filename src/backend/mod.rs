@@ -87,6 +87,11 @@ pub trait Backend: Send + Sync + 'static {
     ) -> Result<BlockStat, BackendError>;
     async fn block_get(&self, cid: &Cid) -> Result<Bytes, BackendError>;
     async fn block_stat(&self, cid: &Cid) -> Result<BlockStat, BackendError>;
+    /// Whether the node holds `cid` itself, without asking the network (the gateway's
+    /// `Cache-Control: only-if-cached`).
+    async fn has_local(&self, cid: &Cid) -> bool {
+        self.block_stat(cid).await.is_ok()
+    }
 
     /// Stores a dag-json document under `store_codec`; returns its CID.
     async fn dag_put(&self, dag_json: Bytes, options: DagPutOptions) -> Result<Cid, BackendError>;

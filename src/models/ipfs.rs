@@ -242,7 +242,7 @@ impl IpfsModel {
         let block = self.block(cid).await?;
         let listed = crate::backend::resolve::list(*cid, &block, |c| self.block_owned(c))
             .await?
-        .ok_or_else(|| BackendError::InvalidInput(format!("{cid} is not a directory")))?;
+            .ok_or_else(|| BackendError::InvalidInput(format!("{cid} is not a directory")))?;
         Ok(listed
             .into_iter()
             .map(|l| DirEntry {

@@ -7,6 +7,7 @@ mod add;
 mod add_tree;
 mod cache;
 mod car;
+mod conformance;
 mod content;
 mod encoding;
 mod errors;

@@ -456,6 +456,16 @@ impl Backend for KuboBackend {
         })
     }
 
+    /// `block/stat` with the node's global `offline` and `timeout` options: Kubo answers from
+    /// its own blockstore; js-ipfs (no `offline` per request) gives up after the timeout
+    /// instead of waiting for the network.
+    async fn has_local(&self, cid: &Cid) -> bool {
+        let query = [arg(cid), flag("offline", true), ("timeout", "1s".into())];
+        self.json::<wire::BlockStat>("block/stat", &query, Retry::Never)
+            .await
+            .is_ok()
+    }
+
     async fn dag_put(&self, dag_json: Bytes, options: DagPutOptions) -> Result<Cid, BackendError> {
         // refuse bad input here, with our message, rather than relaying the node's
         ipld::parse_dag_json(&dag_json)?;

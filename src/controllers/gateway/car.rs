@@ -56,5 +56,9 @@ pub async fn serve(ctx: &Ctx<'_>, params: CarParams) -> Result<HttpResponse> {
         entity_bytes,
         dups: params.dups,
     };
-    Ok(res.streaming(car::export(ctx.state.model.backend(), path.clone(), options)))
+    Ok(res.streaming(car::export(
+        ctx.state.model.backend(),
+        path.clone(),
+        options,
+    )))
 }

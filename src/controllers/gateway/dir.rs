@@ -76,8 +76,7 @@ pub async fn serve(ctx: &Ctx<'_>, walked: &Walked) -> Result<HttpResponse> {
                 nodes: walked.nodes.clone(),
                 remainder: Vec::new(),
             };
-            return serve_named(ctx, &file, size, TypeFrom::Name, &index_path, &walked.nodes)
-                .await;
+            return serve_named(ctx, &file, size, TypeFrom::Name, &index_path, &walked.nodes).await;
         }
     }
     let etag = format!("\"DirIndex-{TEMPLATE}_CID-{}\"", walked.cid);

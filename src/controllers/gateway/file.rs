@@ -92,8 +92,15 @@ pub async fn serve_named(
             disposition_for(ctx.query, "inline", name),
         ));
     } else if ctx.query.get("download").map(String::as_str) == Some("true") {
-        let name = name_path.segments.last().cloned().unwrap_or(walked.cid.to_string());
-        res.insert_header((header::CONTENT_DISPOSITION, disposition_for(ctx.query, "attachment", &name)));
+        let name = name_path
+            .segments
+            .last()
+            .cloned()
+            .unwrap_or(walked.cid.to_string());
+        res.insert_header((
+            header::CONTENT_DISPOSITION,
+            disposition_for(ctx.query, "attachment", &name),
+        ));
     }
     if ctx.not_modified(&etag) {
         model.record_read(&file, tier, None);
@@ -171,7 +178,14 @@ pub async fn serve_symlink(ctx: &Ctx<'_>, walked: &Walked, target: Bytes) -> Res
         return Ok(res.status(StatusCode::NOT_MODIFIED).finish());
     }
     let size = target.len() as u64;
-    respond(ctx, res, Source::Memory(target), size, "text/plain; charset=utf-8").await
+    respond(
+        ctx,
+        res,
+        Source::Memory(target),
+        size,
+        "text/plain; charset=utf-8",
+    )
+    .await
 }
 
 /// A full, 206, multipart 206 or 416 answer for `source` of `size` bytes.
@@ -205,7 +219,8 @@ pub async fn respond(
                 "range_not_satisfiable",
                 format!("no requested range lies inside the {size}-byte content"),
             );
-            let mut res = err.to_response(&crate::controllers::envelope::meta(ctx.req).operation_id);
+            let mut res =
+                err.to_response(&crate::controllers::envelope::meta(ctx.req).operation_id);
             res.headers_mut().insert(
                 header::CONTENT_RANGE,
                 header::HeaderValue::from_str(&format!("bytes */{size}")).expect("ascii"),

@@ -8,8 +8,8 @@
 use super::negotiate::{self, Format};
 use super::{Ctx, Result, serve as serve_format};
 use crate::backend::ContentPath;
-use crate::controllers::error::ApiError;
 use crate::controllers::AppState;
+use crate::controllers::error::ApiError;
 use actix_web::http::header;
 use actix_web::{HttpRequest, HttpResponse};
 use std::collections::HashMap;

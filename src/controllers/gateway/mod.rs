@@ -30,8 +30,8 @@ pub mod tar;
 use super::content::{IMMUTABLE, not_modified};
 use super::error::ApiError;
 use super::{AppState, Result};
+use crate::backend::ContentPath;
 use crate::backend::resolve::Walked;
-use crate::backend::{BackendKind, ContentPath};
 use crate::unixfs::{CBOR, DAG_CBOR, DAG_JSON, DAG_PB, JSON, RAW};
 use actix_web::http::{Method, StatusCode, header};
 use actix_web::{HttpRequest, HttpResponse, HttpResponseBuilder, web};
@@ -181,7 +181,11 @@ pub async fn serve(ctx: &Ctx<'_>, format: Format) -> Result<HttpResponse> {
     match codec {
         DAG_JSON | DAG_CBOR | JSON | CBOR => dag::serve(ctx, &walked, format).await,
         RAW | DAG_PB => {
-            if let Format::Codec { codec: want, explicit } = format {
+            if let Format::Codec {
+                codec: want,
+                explicit,
+            } = format
+            {
                 let as_is = codec == RAW && matches!(want, Codec::Json | Codec::Cbor);
                 if as_is {
                     return dag::serve_as(ctx, &walked, want).await;
@@ -215,7 +219,10 @@ async fn serve_unixfs(ctx: &Ctx<'_>, walked: &Walked) -> Result<HttpResponse> {
             None => Err(ApiError::new(
                 StatusCode::NOT_IMPLEMENTED,
                 "not_implemented",
-                format!("{} is a UnixFS node of a kind this gateway cannot serve", walked.cid),
+                format!(
+                    "{} is a UnixFS node of a kind this gateway cannot serve",
+                    walked.cid
+                ),
             )),
         },
     }
@@ -234,7 +241,7 @@ fn only_if_cached(req: &HttpRequest) -> bool {
         .any(|v| v.split(',').any(|d| d.trim() == "only-if-cached"))
 }
 
-/// With `only-if-cached`: local means in a cache tier, or in the embedded node's own store.
+/// With `only-if-cached`: local means in a cache tier, or in the node's own store.
 async fn check_local(ctx: &Ctx<'_>) -> Result<()> {
     if !only_if_cached(ctx.req) {
         return Ok(());
@@ -243,8 +250,7 @@ async fn check_local(ctx: &Ctx<'_>) -> Result<()> {
     if path.segments.is_empty() && model.cache.get(&path.root)?.is_some() {
         return Ok(());
     }
-    let node = model.node();
-    if node.kind() == BackendKind::Simulation && node.block_stat(&path.root).await.is_ok() {
+    if model.node().has_local(&path.root).await {
         return Ok(());
     }
     Err(ApiError::new(

@@ -6,8 +6,8 @@
 //! file. CAR parameters (`order`, `dups`, `version`) come from `Accept`'s media type
 //! parameters, overridden by `car-order`, `car-dups`, `car-version` in the query.
 
-use super::super::error::ApiError;
 use super::super::Result;
+use super::super::error::ApiError;
 use actix_web::HttpRequest;
 use actix_web::http::header;
 use std::collections::HashMap;
@@ -97,7 +97,10 @@ fn accepted(req: &HttpRequest) -> Vec<(String, HashMap<String, String>)> {
             let params: HashMap<String, String> = parts
                 .filter_map(|p| {
                     let (k, v) = p.split_once('=')?;
-                    Some((k.trim().to_ascii_lowercase(), v.trim().trim_matches('"').to_string()))
+                    Some((
+                        k.trim().to_ascii_lowercase(),
+                        v.trim().trim_matches('"').to_string(),
+                    ))
                 })
                 .collect();
             (params.get("q").map(String::as_str) != Some("0")).then_some((essence, params))
@@ -105,7 +108,10 @@ fn accepted(req: &HttpRequest) -> Vec<(String, HashMap<String, String>)> {
         .collect()
 }
 
-fn car_params(query: &HashMap<String, String>, accept: Option<&HashMap<String, String>>) -> Result<CarParams> {
+fn car_params(
+    query: &HashMap<String, String>,
+    accept: Option<&HashMap<String, String>>,
+) -> Result<CarParams> {
     let pick = |q: &str, a: &str| {
         query
             .get(q)
@@ -252,6 +258,9 @@ mod tests {
             disposition("attachment", "testтест.tar"),
             "attachment; filename=\"test____.tar\"; filename*=UTF-8''test%D1%82%D0%B5%D1%81%D1%82.tar"
         );
-        assert_eq!(disposition("inline", "a.json"), "inline; filename=\"a.json\"");
+        assert_eq!(
+            disposition("inline", "a.json"),
+            "inline; filename=\"a.json\""
+        );
     }
 }
