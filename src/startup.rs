@@ -302,6 +302,8 @@ pub fn routes(cfg: &mut web::ServiceConfig) {
                     .route("/dag/import", web::post().to(c::dag::import))
                     .route("/name/publish", web::post().to(c::name::publish))
                     .route("/name/resolve", web::get().to(c::name::resolve))
+                    .route("/routing/put", web::post().to(c::name::routing_put))
+                    .route("/routing/get", web::get().to(c::name::routing_get))
                     .route("/dht/findprovs", web::get().to(c::name::findprovs))
                     .route("/dht/findpeer", web::get().to(c::name::findpeer))
                     .route("/id", web::get().to(c::node::id))

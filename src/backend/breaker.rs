@@ -367,6 +367,12 @@ impl Backend for GuardedBackend {
     ) -> Result<(String, Option<std::time::Duration>), BackendError> {
         self.guard(self.inner.name_resolve_ttl(name)).await
     }
+    async fn name_record(&self, name: &str) -> Result<Bytes, BackendError> {
+        self.guard(self.inner.name_record(name)).await
+    }
+    async fn name_put(&self, name: &str, record: Bytes) -> Result<(), BackendError> {
+        self.guard(self.inner.name_put(name, record)).await
+    }
     async fn find_providers(&self, cid: &Cid, limit: usize) -> Result<Vec<PeerInfo>, BackendError> {
         self.guard(self.inner.find_providers(cid, limit)).await
     }

@@ -13,6 +13,7 @@
 pub mod breaker;
 pub mod error;
 pub mod ipld;
+pub mod ipns_record;
 pub mod kubo;
 pub mod resolve;
 pub mod simulation;
@@ -120,6 +121,14 @@ pub trait Backend: Send + Sync + 'static {
     ) -> Result<(String, Option<std::time::Duration>), BackendError> {
         Ok((self.name_resolve(name).await?, None))
     }
+
+    /// The signed record behind an IPNS name (`routing get /ipns/<name>`).
+    async fn name_record(&self, name: &str) -> Result<Bytes, BackendError>;
+
+    /// Stores a signed record for `name` (`routing put /ipns/<name>`), so a name this
+    /// service did not publish resolves. The record is verified first
+    /// ([`ipns_record::verify`]): a bad one is an `InvalidInput`, never stored.
+    async fn name_put(&self, name: &str, record: Bytes) -> Result<(), BackendError>;
 
     async fn find_providers(&self, cid: &Cid, limit: usize) -> Result<Vec<PeerInfo>, BackendError>;
     async fn find_peer(&self, peer_id: &str) -> Result<PeerInfo, BackendError>;

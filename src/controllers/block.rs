@@ -101,7 +101,7 @@ pub async fn put(
 }
 
 /// The block from a multipart body: its one file (or `data`) part, in a well-formed body.
-async fn read_multipart(req: &HttpRequest, payload: web::Payload) -> Result<Bytes> {
+pub(super) async fn read_multipart(req: &HttpRequest, payload: web::Payload) -> Result<Bytes> {
     use super::multipart::{first_part, is_file, malformed, rest_is_empty};
     let mut parts = Multipart::new(req.headers(), payload.into_inner());
     let mut field = first_part(&mut parts, |f| is_file(f) || f.name() == Some("data")).await?;

@@ -1,5 +1,6 @@
-//! `POST ipfs/name/publish`, `GET ipfs/name/resolve`, and the DHT routes
-//! `GET ipfs/dht/findprovs`, `GET ipfs/dht/findpeer`.
+//! `POST ipfs/name/publish`, `GET ipfs/name/resolve`, `POST ipfs/routing/put` (a record
+//! signed elsewhere, verified, stored), `GET ipfs/routing/get` (the signed record), and the
+//! DHT routes `GET ipfs/dht/findprovs`, `GET ipfs/dht/findpeer`.
 
 use super::error::ApiError;
 use super::params::Args;
@@ -85,5 +86,59 @@ pub async fn findpeer(
         &req,
         state.model.simulated(),
         json!({"peer": peer, "Responses": [peer]}),
+    ))
+}
+
+/// The `/ipns/<name>` key of Kubo's `routing put|get` (`arg`), or a bare name.
+fn ipns_key(args: &Args) -> Result<String> {
+    let key = args.required(&["arg", "key", "name"])?;
+    match key.strip_prefix("/ipns/") {
+        Some(name) => Ok(name.to_string()),
+        None if key.starts_with('/') => Err(ApiError::bad_request(format!(
+            "{key}: only /ipns/ records can be put or got"
+        ))),
+        None => Ok(key),
+    }
+}
+
+/// `POST ipfs/routing/put?arg=/ipns/<name>`: the record as the multipart file or the raw
+/// body. Verified (signature, key, V1/V2 agreement, expiry) before the backend stores it.
+pub async fn routing_put(
+    req: HttpRequest,
+    payload: web::Payload,
+    query: web::Query<HashMap<String, String>>,
+    state: web::Data<AppState>,
+) -> Result<HttpResponse> {
+    let args = Args::query_only(query.into_inner());
+    let name = ipns_key(&args)?;
+    let limit = crate::backend::ipns_record::MAX_RECORD_BYTES;
+    let record = if super::request::content_type(&req).starts_with("multipart/form-data") {
+        super::block::read_multipart(&req, payload).await?
+    } else {
+        super::add::read_limited(payload, limit).await?
+    };
+    state.model.node().name_put(&name, record).await?;
+    let peer = crate::backend::ipns_record::parse_name(&name)?;
+    Ok(envelope::ok(
+        &req,
+        state.model.simulated(),
+        json!({"name": crate::backend::ipns_record::ipns_name(&peer), "stored": true}),
+    ))
+}
+
+/// `GET ipfs/routing/get?arg=/ipns/<name>`: the signed record, base64 in the envelope.
+pub async fn routing_get(
+    req: HttpRequest,
+    query: web::Query<HashMap<String, String>>,
+    state: web::Data<AppState>,
+) -> Result<HttpResponse> {
+    use base64::Engine;
+    let args = Args::query_only(query.into_inner());
+    let name = ipns_key(&args)?;
+    let record = state.model.node().name_record(&name).await?;
+    Ok(envelope::ok(
+        &req,
+        state.model.simulated(),
+        json!({"name": name, "record": base64::engine::general_purpose::STANDARD.encode(&record)}),
     ))
 }

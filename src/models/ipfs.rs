@@ -528,9 +528,9 @@ mod tests {
             IpfsModel::plan_read(10, Some("bytes=2-3")),
             ReadPlan::Partial { .. }
         ));
-        // close ranges coalesce into one part
+        // touching ranges coalesce into one part
         assert_eq!(
-            IpfsModel::plan_read(10, Some("bytes=0-1,3-4")),
+            IpfsModel::plan_read(10, Some("bytes=0-1,2-4")),
             ReadPlan::Partial {
                 range: ByteRange { start: 0, end: 4 },
                 size: 10

@@ -247,6 +247,12 @@ impl Backend for Failing {
     async fn name_resolve(&self, _: &str) -> Result<String, BackendError> {
         Err((self.0)())
     }
+    async fn name_record(&self, _: &str) -> Result<Bytes, BackendError> {
+        Err((self.0)())
+    }
+    async fn name_put(&self, _: &str, _: Bytes) -> Result<(), BackendError> {
+        Err((self.0)())
+    }
     async fn find_providers(&self, _: &Cid, _: usize) -> Result<Vec<PeerInfo>, BackendError> {
         Err((self.0)())
     }

@@ -512,6 +512,41 @@ impl Backend for KuboBackend {
         Ok(r.path)
     }
 
+    /// `routing get /ipns/<name>`: the value event's bytes, verified before they are believed.
+    async fn name_record(&self, name: &str) -> Result<Bytes, BackendError> {
+        use base64::Engine;
+        let peer = ipns_record::parse_name(name)?;
+        let key = format!("/ipns/{}", ipns_record::ipns_name(&peer));
+        for event in self.routing("get", &[arg(&key)]).await? {
+            if event.kind != wire::VALUE {
+                continue;
+            }
+            let Some(extra) = event.extra else { continue };
+            let record = base64::engine::general_purpose::STANDARD
+                .decode(extra.trim())
+                .map_err(|e| BackendError::BadGateway(format!("routing get: {e}")))?;
+            ipns_record::verify(&peer, &record, true)
+                .map_err(|e| BackendError::BadGateway(format!("the node's record: {e}")))?;
+            return Ok(Bytes::from(record));
+        }
+        Err(BackendError::NotFound(format!("no IPNS record for {key}")))
+    }
+
+    /// Verified here, then `routing put /ipns/<name>` (the record as the multipart file).
+    async fn name_put(&self, name: &str, record: Bytes) -> Result<(), BackendError> {
+        let peer = ipns_record::parse_name(name)?;
+        ipns_record::verify(&peer, &record, true)?;
+        let key = format!("/ipns/{}", ipns_record::ipns_name(&peer));
+        let query = [arg(&key), flag("allow-offline", true)];
+        let command = if self.dht_only.load(Ordering::Relaxed) {
+            "dht/put"
+        } else {
+            "routing/put"
+        };
+        self.upload_small(command, &query, record).await?;
+        Ok(())
+    }
+
     async fn find_providers(&self, cid: &Cid, limit: usize) -> Result<Vec<PeerInfo>, BackendError> {
         if limit == 0 {
             return Ok(Vec::new());

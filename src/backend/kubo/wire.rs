@@ -230,7 +230,13 @@ pub struct RoutingEvent {
     pub kind: i64,
     #[serde(rename = "Responses", default)]
     pub responses: Option<Vec<RoutingPeer>>,
+    /// A `routing get` value (the record), base64 as Go encodes `[]byte` in JSON.
+    #[serde(rename = "Extra", default)]
+    pub extra: Option<String>,
 }
+
+/// The event type of a `routing get` value.
+pub const VALUE: i64 = 5;
 
 /// Event types from go-libp2p's `routing.QueryEventType`.
 pub const FINAL_PEER: i64 = 2;

@@ -678,6 +678,17 @@ impl Backend for SimulationBackend {
             .await
     }
 
+    async fn name_record(&self, name: &str) -> Result<Bytes, BackendError> {
+        let name = name.to_string();
+        self.run(move |inner| Ok(Bytes::from(inner.ipns.record(&name)?)))
+            .await
+    }
+
+    async fn name_put(&self, name: &str, record: Bytes) -> Result<(), BackendError> {
+        let name = name.to_string();
+        self.run(move |inner| inner.ipns.put(&name, &record)).await
+    }
+
     async fn find_providers(&self, cid: &Cid, limit: usize) -> Result<Vec<PeerInfo>, BackendError> {
         let cid = *cid;
         let held = self.run(move |inner| Ok(inner.store.has(&cid)?)).await?;

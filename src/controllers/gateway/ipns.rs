@@ -58,17 +58,13 @@ pub async fn serve(
             .finish());
     }
     let format = negotiate::requested(req, query)?;
+    if format == Format::IpnsRecord {
+        return record(req, query, state, name).await;
+    }
     let (target, ttl) = state.model.node().name_resolve_ttl(name).await?;
     let mut path: ContentPath = target.parse()?;
     let rest = ContentPath::from_url(&format!("{}/{rest}", path.root))?;
     path.segments.extend(rest.segments);
-    if format == Format::IpnsRecord {
-        return Err(ApiError::new(
-            actix_web::http::StatusCode::NOT_IMPLEMENTED,
-            "not_implemented",
-            "format=ipns-record is not offered by this gateway yet",
-        ));
-    }
     let ctx = Ctx {
         req,
         state,
@@ -83,4 +79,31 @@ pub async fn serve(
         header::HeaderValue::from_str(&format!("public, max-age={max_age}")).expect("ascii"),
     );
     Ok(res)
+}
+
+/// `?format=ipns-record` / `Accept: application/vnd.ipfs.ipns-record`: the signed record
+/// itself, for clients that verify it themselves (cacheable for the record's TTL).
+async fn record(
+    req: &HttpRequest,
+    query: &HashMap<String, String>,
+    state: &AppState,
+    name: &str,
+) -> Result<HttpResponse> {
+    let bytes = state.model.node().name_record(name).await?;
+    let peer = crate::backend::ipns_record::parse_name(name)?;
+    let ttl = crate::backend::ipns_record::verify(&peer, &bytes, false)?
+        .ttl
+        .map_or(DEFAULT_IPNS_TTL_SECS, |t| t.as_secs());
+    let canonical = crate::backend::ipns_record::ipns_name(&peer);
+    Ok(HttpResponse::Ok()
+        .insert_header((header::CONTENT_TYPE, negotiate::IPNS_RECORD))
+        .insert_header((header::CACHE_CONTROL, format!("public, max-age={ttl}")))
+        .insert_header(("X-Ipfs-Path", req.path().to_string()))
+        .insert_header((header::VARY, "Accept"))
+        .insert_header((
+            header::CONTENT_DISPOSITION,
+            negotiate::disposition_for(query, "attachment", &format!("{canonical}.ipns-record")),
+        ))
+        .insert_header(("X-Content-Type-Options", "nosniff"))
+        .body(bytes))
 }

@@ -10,6 +10,7 @@
 
 mod car;
 mod dag;
+mod ipns;
 mod raw;
 mod tar;
 mod unixfs;
