@@ -22,7 +22,7 @@ use serde_json::json;
 use std::collections::HashMap;
 
 /// How many body chunks may queue ahead of the importer.
-const PUMP_DEPTH: usize = 8;
+const PUMP_DEPTH: usize = 32;
 
 #[derive(Clone, Copy, PartialEq, Eq)]
 enum Accept {

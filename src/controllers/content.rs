@@ -32,6 +32,21 @@ pub fn not_modified(req: &HttpRequest, etag: &str) -> bool {
         })
 }
 
+/// The headers of every answer made of content addressed by CID (the gateway's too): an
+/// ETag, how long it may be cached (`IMMUTABLE` for content), its `X-Ipfs-Path`; marked as
+/// stored bytes, so never re-encoded.
+pub fn immutable_headers(
+    res: &mut HttpResponseBuilder,
+    etag: &str,
+    cache_control: &str,
+    ipfs_path: &str,
+) {
+    super::compress::stored(res)
+        .insert_header((header::ETAG, etag.to_string()))
+        .insert_header((header::CACHE_CONTROL, cache_control.to_string()))
+        .insert_header(("X-Ipfs-Path", ipfs_path.to_string()));
+}
+
 /// Headers shared by every content response; `tier` says where the bytes came from.
 pub fn content_headers(res: &mut HttpResponseBuilder, etag: &str, ipfs_path: &str, tier: Tier) {
     let hit = if tier == Tier::Backend {
@@ -39,13 +54,10 @@ pub fn content_headers(res: &mut HttpResponseBuilder, etag: &str, ipfs_path: &st
     } else {
         "true"
     };
-    res.insert_header((header::ETAG, etag.to_string()))
-        .insert_header((header::CACHE_CONTROL, IMMUTABLE))
-        .insert_header(("X-IPFS-Path", ipfs_path.to_string()))
-        .insert_header(("X-Cache-Hit", hit))
+    immutable_headers(res, etag, IMMUTABLE, ipfs_path);
+    res.insert_header(("X-Cache-Hit", hit))
         .insert_header(("X-Cache-Tier", tier.as_str()))
         .insert_header((header::ACCEPT_RANGES, "bytes"));
-    super::compress::stored(res);
 }
 
 /// `GET|HEAD ipfs/cat/<cid>[/path]` and `ipfs/get/...`, mounted under a static prefix: the rest

@@ -9,7 +9,7 @@ use super::operations::OperationLog;
 use super::range::{self, ByteRange, RangePlan};
 use super::stats::OperationStats;
 use crate::backend::{
-    AddOptions, Added, Backend, BackendError, BackendHealth, ByteStream, ContentPath, NodeKind,
+    AddOptions, Added, Backend, BackendError, BackendHealth, ByteStream, ContentPath,
 };
 use crate::persistence::metadata::MetadataStore;
 use crate::persistence::tiered::{Tier, TieredError, TieredStore};
@@ -71,16 +71,6 @@ pub enum ReadPlan {
     Full { size: u64 },
     Partial { range: ByteRange, size: u64 },
     Unsatisfiable { size: u64 },
-}
-
-/// What a path names, opened.
-pub enum Entry {
-    /// A file: its bytes when cached (or small enough to cache), and where they came from.
-    File(OpenFile, Option<Bytes>, Tier),
-    Directory {
-        path: ContentPath,
-        cid: Cid,
-    },
 }
 
 /// One link of a UnixFS directory.
@@ -172,17 +162,6 @@ impl IpfsModel {
         path: &str,
     ) -> Result<(OpenFile, Option<Bytes>, Tier), BackendError> {
         let parsed: ContentPath = path.parse()?;
-        match self.open_entry(parsed).await? {
-            Entry::File(file, data, tier) => Ok((file, data, tier)),
-            Entry::Directory { path, .. } => Err(BackendError::InvalidInput(format!(
-                "{path} is a directory, not a file"
-            ))),
-        }
-    }
-
-    /// Like [`Self::open_cached`], but a directory is an answer too (the path gateway lists it).
-    /// One stat of the path at most.
-    pub async fn open_entry(&self, parsed: ContentPath) -> Result<Entry, BackendError> {
         if parsed.segments.is_empty()
             && let Some((data, tier)) = self.cache.get(&parsed.root)?
         {
@@ -191,32 +170,11 @@ impl IpfsModel {
                 size: data.len() as u64,
                 path: parsed,
             };
-            return Ok(Entry::File(file, Some(data), tier));
+            return Ok((file, Some(data), tier));
         }
-        let stat = self.backend.stat(&parsed).await?;
-        let file = match stat.kind {
-            NodeKind::File { size } => OpenFile {
-                path: parsed,
-                cid: stat.cid,
-                size,
-            },
-            NodeKind::Directory => {
-                return Ok(Entry::Directory {
-                    path: parsed,
-                    cid: stat.cid,
-                });
-            }
-            NodeKind::Other => {
-                return Err(BackendError::InvalidInput(format!(
-                    "{parsed} is not a UnixFS file"
-                )));
-            }
-        };
-        if file.size > self.cache.max_object_bytes() {
-            return Ok(Entry::File(file, None, Tier::Backend));
-        }
-        let (data, tier) = self.cache_whole(file.cid).await?;
-        Ok(Entry::File(file, Some(data), tier))
+        let file = self.open_parsed(parsed).await?;
+        self.open_resolved(file.path, file.cid, file.size, true)
+            .await
     }
 
     /// A whole file from the cache tiers, or read once from the backend and cached (concurrent
@@ -423,18 +381,37 @@ impl IpfsModel {
         self.open_parsed(path.parse()?).await
     }
 
+    /// The file `path` names: a bare CID by the backend's `stat` (no block moves: a raw
+    /// leaf can be a MiB), a path resolved once over blocks ([`Self::resolve`]).
     async fn open_parsed(&self, path: ContentPath) -> Result<OpenFile, BackendError> {
-        let stat = self.backend.stat(&path).await?;
-        match stat.kind {
-            NodeKind::File { size } => Ok(OpenFile {
+        use crate::unixfs::reader::{NodeKind, describe};
+        if path.segments.is_empty() {
+            let stat = self.backend.stat(&path).await?;
+            return match stat.kind {
+                crate::backend::NodeKind::File { size } => Ok(OpenFile {
+                    path,
+                    cid: stat.cid,
+                    size,
+                }),
+                crate::backend::NodeKind::Directory => Err(BackendError::InvalidInput(format!(
+                    "{path} is a directory, not a file"
+                ))),
+                crate::backend::NodeKind::Other => Err(BackendError::InvalidInput(format!(
+                    "{path} is not a UnixFS file"
+                ))),
+            };
+        }
+        let walked = self.resolve(&path).await?;
+        match describe(&walked.cid, &walked.block) {
+            NodeKind::File { size } if walked.remainder.is_empty() => Ok(OpenFile {
                 path,
-                cid: stat.cid,
+                cid: walked.cid,
                 size,
             }),
             NodeKind::Directory => Err(BackendError::InvalidInput(format!(
                 "{path} is a directory, not a file"
             ))),
-            NodeKind::Other => Err(BackendError::InvalidInput(format!(
+            _ => Err(BackendError::InvalidInput(format!(
                 "{path} is not a UnixFS file"
             ))),
         }

@@ -176,6 +176,8 @@ const ROUTES: &[(&str, &str)] = &[
     ("POST", "/api/v0/mcp/ipfs/dag/import"),
     ("POST", "/api/v0/mcp/ipfs/name/publish"),
     ("GET", "/api/v0/mcp/ipfs/name/resolve"),
+    ("POST", "/api/v0/mcp/ipfs/routing/put"),
+    ("GET", "/api/v0/mcp/ipfs/routing/get"),
     ("GET", "/api/v0/mcp/ipfs/dht/findprovs"),
     ("GET", "/api/v0/mcp/ipfs/dht/findpeer"),
     ("GET", "/api/v0/mcp/ipfs/id"),

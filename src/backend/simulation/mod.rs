@@ -30,10 +30,13 @@ use std::sync::Arc;
 
 /// Kubo refuses blocks over 1 MiB (`SoftBlockLimit`); so does the simulation.
 pub const MAX_BLOCK_SIZE: u64 = 1024 * 1024;
-/// How many received chunks may wait for the importer thread; bounds memory per add.
-const ADD_QUEUE_DEPTH: usize = 8;
+/// How many batches of received chunks may wait for the importer thread (each at most
+/// [`FEED_BATCH`] chunks); bounds memory per add.
+const ADD_QUEUE_DEPTH: usize = 2;
+/// Most chunks handed to the importer thread at once (those already received).
+const FEED_BATCH: usize = 64;
 /// How many finished blocks may wait for the writer thread (at most ~1 MiB each).
-const WRITE_QUEUE_DEPTH: usize = 4;
+const WRITE_QUEUE_DEPTH: usize = 16;
 
 /// The embedded node. Cheap to clone.
 #[derive(Clone)]
@@ -112,7 +115,9 @@ fn read_error(e: ReadError<BackendError>) -> BackendError {
 /// What the receiving task hands the importer thread, in upload order.
 enum Feed {
     File(Option<EntryPath>),
-    Data(Bytes),
+    /// The chunks that were ready together: one hand-off (one wake-up of the importer
+    /// thread) per batch, not per network read.
+    Data(Vec<Bytes>),
     EndFile,
     Directory(EntryPath),
     Symlink(EntryPath, String),
@@ -130,14 +135,16 @@ async fn feed_parts(
             Err(e) => return Some(e),
             Ok(AddPart::Directory { path }) => Feed::Directory(path),
             Ok(AddPart::Symlink { path, target }) => Feed::Symlink(path, target),
-            Ok(AddPart::File { path, mut data }) => {
+            Ok(AddPart::File { path, data }) => {
                 if tx.send(Feed::File(path)).await.is_err() {
                     return None;
                 }
-                while let Some(item) = data.next().await {
-                    match item {
-                        Ok(bytes) => {
-                            if tx.send(Feed::Data(bytes)).await.is_err() {
+                let mut batches = data.ready_chunks(FEED_BATCH);
+                while let Some(batch) = batches.next().await {
+                    let batch: Result<Vec<Bytes>, BackendError> = batch.into_iter().collect();
+                    match batch {
+                        Ok(chunks) => {
+                            if tx.send(Feed::Data(chunks)).await.is_err() {
                                 return None;
                             }
                         }
@@ -166,7 +173,11 @@ fn import_tree(
     loop {
         match rx.blocking_recv() {
             Some(Feed::File(path)) => placed(tree.begin_file(path))?,
-            Some(Feed::Data(bytes)) => tree.push(&bytes, sink)?,
+            Some(Feed::Data(chunks)) => {
+                for bytes in chunks {
+                    tree.push(&bytes, sink)?;
+                }
+            }
             Some(Feed::EndFile) => placed(tree.end_file(sink)?)?,
             Some(Feed::Directory(path)) => placed(tree.directory(path))?,
             Some(Feed::Symlink(path, target)) => placed(tree.symlink(path, &target, sink)?)?,

@@ -79,9 +79,13 @@ pub async fn serve_named(
     let etag_cid = *nodes.last().unwrap_or(&walked.cid);
     let etag = format!("\"{etag_cid}\"");
     let ranged = ctx.req.headers().contains_key(header::RANGE);
-    let (file, cached, tier) = model
+    let (file, mut cached, tier) = model
         .open_resolved(name_path.clone(), walked.cid, size, !ranged)
         .await?;
+    if cached.is_none() && walked.cid.codec() == crate::unixfs::RAW {
+        // a raw leaf is its own content, and the resolve already read it
+        cached = Some(walked.block.clone());
+    }
     let mut res = HttpResponse::Ok();
     ctx.immutable(&mut res, &etag, nodes);
     res.insert_header((header::ACCEPT_RANGES, "bytes"))

@@ -60,11 +60,8 @@ impl Ctx<'_> {
     }
 
     pub fn headers(&self, res: &mut HttpResponseBuilder, etag: &str, cache: &str, nodes: &[Cid]) {
-        super::compress::stored(res)
-            .insert_header((header::ETAG, etag.to_string()))
-            .insert_header((header::CACHE_CONTROL, cache.to_string()))
-            .insert_header(("X-Ipfs-Path", self.x_ipfs_path.clone()))
-            .insert_header(("X-Ipfs-Roots", roots(nodes)));
+        super::content::immutable_headers(res, etag, cache, &self.x_ipfs_path);
+        res.insert_header(("X-Ipfs-Roots", roots(nodes)));
     }
 
     /// 304 when `If-None-Match` names `etag`.
