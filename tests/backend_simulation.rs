@@ -2,6 +2,7 @@
 //! simulation's own promises (persistence, offline DHT answers).
 
 mod backend_suite;
+mod common;
 
 use ipfs_mcp::backend::simulation::SimulationBackend;
 use ipfs_mcp::backend::*;

@@ -41,16 +41,7 @@ async fn add(app: &TestApp, parts: &[Part<'_>], query: &str) -> reqwest::Respons
 }
 
 fn reference(tree: &str, path: &str) -> String {
-    let fixtures: Vec<Value> =
-        serde_json::from_str(include_str!("../../fixtures/unixfs-trees.json")).unwrap();
-    let t = fixtures.iter().find(|t| t["name"] == tree).unwrap();
-    let e = t["entries"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .find(|e| e["path"] == path)
-        .unwrap_or_else(|| panic!("no {path:?} in {tree}"));
-    e["cid"].as_str().unwrap().to_string()
+    crate::common::tree_reference(tree, path)
 }
 
 #[tokio::test]

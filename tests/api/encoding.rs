@@ -11,29 +11,13 @@ fn compressible(len: usize) -> Vec<u8> {
     br#"{"key": "value", "list": [1, 2, 3]}"#.iter().copied().cycle().take(len).collect()
 }
 
-async fn wrap(app: &TestApp, name: &str, data: &[u8]) -> String {
-    let (body, ctype) = multipart("file", name, data);
-    let res = app
-        .client
-        .post(format!(
-            "{}?wrap-with-directory=true&cid-version=1",
-            app.api("ipfs/add")
-        ))
-        .header("content-type", ctype)
-        .body(body)
-        .send()
-        .await
-        .unwrap();
-    assert_eq!(res.status(), 200);
-    let added: serde_json::Value = res.json().await.unwrap();
-    added["cid"].as_str().unwrap().to_string()
-}
-
 #[tokio::test]
 async fn content_routes_send_the_stored_bytes_unencoded() {
     let app = spawn_app().await;
     let data = compressible(64 * 1024);
-    let dir = wrap(&app, "doc.json", &data).await;
+    let dir = app
+        .add_named("doc.json", &data, "wrap-with-directory=true&cid-version=1")
+        .await;
     let file = app.add(&data, "cid-version=1").await["cid"]
         .as_str()
         .unwrap()

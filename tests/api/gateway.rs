@@ -216,17 +216,7 @@ async fn only_if_cached_is_412_for_content_not_here() {
 }
 
 async fn wrap(app: &TestApp, name: &str, data: &[u8]) -> String {
-    let (body, ctype) = multipart("file", name, data);
-    let res = app
-        .client
-        .post(format!("{}?wrap-with-directory=true", app.api("ipfs/add")))
-        .header("content-type", ctype)
-        .body(body)
-        .send()
-        .await
-        .unwrap();
-    let added: serde_json::Value = res.json().await.unwrap();
-    added["cid"].as_str().unwrap().to_string()
+    app.add_named(name, data, "wrap-with-directory=true").await
 }
 
 #[tokio::test]

@@ -51,6 +51,22 @@ impl TestApp {
             .unwrap()
     }
 
+    /// Adds one file named `name` (multipart) with `query`; returns the root CID.
+    pub async fn add_named(&self, name: &str, data: &[u8], query: &str) -> String {
+        let (body, ctype) = multipart("file", name, data);
+        let res = self
+            .client
+            .post(format!("{}?{query}", self.api("ipfs/add")))
+            .header("content-type", ctype)
+            .body(body)
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(res.status(), 200, "add of {name} failed");
+        let added: Value = res.json().await.unwrap();
+        added["cid"].as_str().unwrap().to_string()
+    }
+
     pub async fn get_json(&self, path: &str) -> (u16, Value) {
         let res = self.client.get(self.api(path)).send().await.unwrap();
         let status = res.status().as_u16();

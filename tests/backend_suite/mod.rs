@@ -143,16 +143,7 @@ pub async fn wrap_with_directory_is_reachable_by_name(b: B) {
 }
 
 fn reference(tree: &str, path: &str) -> String {
-    let fixtures: Vec<serde_json::Value> =
-        serde_json::from_str(include_str!("../../fixtures/unixfs-trees.json")).unwrap();
-    let t = fixtures.iter().find(|t| t["name"] == tree).unwrap();
-    let e = t["entries"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .find(|e| e["path"] == path)
-        .unwrap_or_else(|| panic!("no {path:?} in {tree}"));
-    e["cid"].as_str().unwrap().to_string()
+    crate::common::tree_reference(tree, path)
 }
 
 fn file_part(path: &str, data: &[u8]) -> Result<AddPart, BackendError> {

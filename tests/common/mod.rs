@@ -59,3 +59,17 @@ pub fn params(case: &Case) -> Vec<(String, String)> {
         })
         .collect()
 }
+
+/// The CID the reference importer gives `path` in tree `tree` of `fixtures/unixfs-trees.json`.
+pub fn tree_reference(tree: &str, path: &str) -> String {
+    let fixtures: Vec<serde_json::Value> =
+        serde_json::from_str(include_str!("../../fixtures/unixfs-trees.json")).unwrap();
+    let t = fixtures.iter().find(|t| t["name"] == tree).unwrap();
+    let e = t["entries"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|e| e["path"] == path)
+        .unwrap_or_else(|| panic!("no {path:?} in {tree}"));
+    e["cid"].as_str().unwrap().to_string()
+}

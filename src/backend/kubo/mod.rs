@@ -123,23 +123,9 @@ impl KuboBackend {
         file_name: String,
     ) -> ((reqwest::Body, String), UploadWatch) {
         let watch = UploadWatch::default();
-        let (counted, failure, done) = (
-            watch.bytes.clone(),
-            watch.input_error.clone(),
-            watch.done.clone(),
-        );
-        let body = input
-            .map(move |item| match item {
-                Ok(bytes) => {
-                    counted.fetch_add(bytes.len() as u64, Ordering::Relaxed);
-                    Ok(bytes)
-                }
-                Err(e) => {
-                    let message = e.to_string();
-                    *failure.lock() = Some(e);
-                    Err(std::io::Error::other(message))
-                }
-            })
+        let done = watch.done.clone();
+        let body = watch
+            .counted(input)
             .chain(futures_util::stream::once(async move {
                 done.notify_one();
                 Ok(Bytes::new())
@@ -180,6 +166,27 @@ struct UploadWatch {
 }
 
 impl UploadWatch {
+    /// `data`, its bytes counted and its first error kept for the caller (the node sees a
+    /// broken upload).
+    fn counted(
+        &self,
+        data: ByteStream,
+    ) -> futures_util::stream::BoxStream<'static, Result<Bytes, std::io::Error>> {
+        let (counted, failure) = (self.bytes.clone(), self.input_error.clone());
+        data.map(move |item| match item {
+            Ok(bytes) => {
+                counted.fetch_add(bytes.len() as u64, Ordering::Relaxed);
+                Ok(bytes)
+            }
+            Err(e) => {
+                let message = e.to_string();
+                *failure.lock() = Some(e);
+                Err(std::io::Error::other(message))
+            }
+        })
+        .boxed()
+    }
+
     /// When the caller's stream failed, that is the error, not the broken upload it caused.
     fn prefer_input_error(&self, answer: Result<Answer, CallError>) -> Result<Answer, CallError> {
         match (answer, self.input_error.lock().take()) {

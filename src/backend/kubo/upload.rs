@@ -189,7 +189,7 @@ impl State {
                         "file".to_string()
                     }
                 };
-                (path, "application/octet-stream", self.counted(data))
+                (path, "application/octet-stream", self.watch.counted(data))
             }
         };
         let mut pieces = self.declare_parents(&path);
@@ -202,23 +202,6 @@ impl State {
         }
         let after = futures_util::stream::iter(after.into_iter().map(Ok));
         Some(head.chain(body).chain(after).boxed())
-    }
-
-    /// A file's bytes, counted; the caller's error is kept for the caller.
-    fn counted(&self, data: crate::backend::ByteStream) -> Chunks {
-        let (counted, failure) = (self.watch.bytes.clone(), self.watch.input_error.clone());
-        data.map(move |item| match item {
-            Ok(bytes) => {
-                counted.fetch_add(bytes.len() as u64, Ordering::Relaxed);
-                Ok(bytes)
-            }
-            Err(e) => {
-                let message = e.to_string();
-                *failure.lock() = Some(e);
-                Err(std::io::Error::other(message))
-            }
-        })
-        .boxed()
     }
 
     fn fail(&mut self, e: BackendError) -> Chunks {
