@@ -87,8 +87,14 @@ async fn cat(
 ) -> Result<HttpResponse> {
     let model = &state.model;
     let (file, cached, tier) = model.open_cached(&path).await?;
-    let etag = format!("\"{}\"", file.cid);
-    let ipfs_path = file.path.to_string();
+    // one base58/base32 encoding of the CID per request, not one per header
+    let cid_text = file.cid.to_string();
+    let etag = format!("\"{cid_text}\"");
+    let ipfs_path = if file.path.segments.is_empty() && file.path.root == file.cid {
+        format!("/ipfs/{cid_text}")
+    } else {
+        file.path.to_string()
+    };
     if not_modified(&req, &etag) {
         model.record_read(&file, tier, None);
         let mut res = HttpResponse::NotModified();

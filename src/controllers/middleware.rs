@@ -97,7 +97,7 @@ pub async fn observe(
         path,
         status: status.as_u16(),
         duration_ms: took.as_secs_f64() * 1000.0,
-        timestamp: chrono::Utc::now().to_rfc3339(),
+        timestamp: chrono::Utc::now(),
         session_id: session_id.clone(),
     });
     if let Some(session) = session_id {

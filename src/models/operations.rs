@@ -12,7 +12,8 @@ pub struct OperationRecord {
     pub path: String,
     pub status: u16,
     pub duration_ms: f64,
-    pub timestamp: String,
+    /// When it ended; serialized as RFC 3339 only when `/operations` is read, not per request.
+    pub timestamp: chrono::DateTime<chrono::Utc>,
     pub session_id: Option<String>,
 }
 
@@ -92,7 +93,7 @@ mod tests {
                 path: "/".into(),
                 status: 200,
                 duration_ms: 0.0,
-                timestamp: String::new(),
+                timestamp: chrono::Utc::now(),
                 session_id: None,
             });
         }
