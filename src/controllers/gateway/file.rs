@@ -11,8 +11,9 @@ use super::{Ctx, Result};
 use crate::backend::resolve::Walked;
 use crate::backend::{ByteStream, ContentPath};
 use crate::controllers::error::ApiError;
-use crate::models::ipfs::{SNIFF_LEN, sniff_content_type};
+use crate::models::ipfs::{OpenFile, SNIFF_LEN, sniff_content_type};
 use crate::models::range::{self, ByteRange, RangePlan};
+use crate::persistence::tiered::Tier;
 use actix_web::body::SizedStream;
 use actix_web::http::{StatusCode, header};
 use actix_web::{HttpResponse, HttpResponseBuilder};
@@ -65,8 +66,8 @@ pub async fn serve(
     serve_named(ctx, walked, size, type_from, &ctx.path, &walked.nodes).await
 }
 
-/// A file, named by the last segment of `name_path` (a directory's `index.html`), answered
-/// with the headers of `etag_nodes`' last element's path.
+/// A file, typed by the last segment of `name_path` (a directory's `index.html`), answered
+/// with the ETag and roots of `nodes` (the directory's, for its index). A 304 reads nothing.
 pub async fn serve_named(
     ctx: &Ctx<'_>,
     walked: &Walked,
@@ -78,18 +79,9 @@ pub async fn serve_named(
     let model = &ctx.state.model;
     let etag_cid = *nodes.last().unwrap_or(&walked.cid);
     let etag = format!("\"{etag_cid}\"");
-    let ranged = ctx.req.headers().contains_key(header::RANGE);
-    let (file, mut cached, tier) = model
-        .open_resolved(name_path.clone(), walked.cid, size, !ranged)
-        .await?;
-    if cached.is_none() && walked.cid.codec() == crate::unixfs::RAW {
-        // a raw leaf is its own content, and the resolve already read it
-        cached = Some(walked.block.clone());
-    }
     let mut res = HttpResponse::Ok();
     ctx.immutable(&mut res, &etag, nodes);
-    res.insert_header((header::ACCEPT_RANGES, "bytes"))
-        .insert_header(("X-Cache-Tier", tier.as_str()));
+    res.insert_header((header::ACCEPT_RANGES, "bytes"));
     if let Some(name) = ctx.query.get("filename") {
         res.insert_header((
             header::CONTENT_DISPOSITION,
@@ -107,9 +99,31 @@ pub async fn serve_named(
         ));
     }
     if ctx.not_modified(&etag) {
+        // answered without reading the file: only whether a tier holds it
+        let tier = model
+            .cache
+            .get(&walked.cid)?
+            .map_or(Tier::Backend, |(_, t)| t);
+        let file = OpenFile {
+            path: name_path.clone(),
+            cid: walked.cid,
+            size,
+        };
         model.record_read(&file, tier, None);
-        return Ok(res.status(StatusCode::NOT_MODIFIED).finish());
+        return Ok(res
+            .insert_header(("X-Cache-Tier", tier.as_str()))
+            .status(StatusCode::NOT_MODIFIED)
+            .finish());
     }
+    let ranged = ctx.req.headers().contains_key(header::RANGE);
+    let (file, mut cached, tier) = model
+        .open_resolved(name_path.clone(), walked.cid, size, !ranged)
+        .await?;
+    if cached.is_none() && walked.cid.codec() == crate::unixfs::RAW {
+        // a raw leaf is its own content, and the resolve already read it
+        cached = Some(walked.block.clone());
+    }
+    res.insert_header(("X-Cache-Tier", tier.as_str()));
     let source = match cached {
         Some(data) => Source::Memory(data),
         None => Source::Backend(file.cid),

@@ -7,30 +7,21 @@
 
 use super::negotiate::{self, Format};
 use super::{Ctx, Result, serve as serve_format};
-use crate::backend::ContentPath;
+use crate::backend::{ContentPath, ipns_record};
 use crate::controllers::AppState;
 use crate::controllers::error::ApiError;
 use actix_web::http::header;
 use actix_web::{HttpRequest, HttpResponse};
 use std::collections::HashMap;
 
-/// Multicodec of libp2p public keys in CIDs.
-const LIBP2P_KEY: u64 = 0x72;
-
 /// How long an IPNS answer may be cached when the record's TTL is unknown (Kubo's RPC API
 /// does not report it).
 const DEFAULT_IPNS_TTL_SECS: u64 = 60;
 
-/// The canonical form of a peer-id name, if `name` is a base58 peer id.
+/// The canonical form of a peer-id name, if `name` is a base58 peer id (not already one).
 pub fn canonical(name: &str) -> Option<String> {
-    if !(name.starts_with("12D3Koo") || name.starts_with("Qm") || name.starts_with('1')) {
-        return None;
-    }
     let peer: libp2p_identity::PeerId = name.parse().ok()?;
-    let mh = multihash::Multihash::<64>::from_bytes(&peer.to_bytes()).ok()?;
-    cid::Cid::new_v1(LIBP2P_KEY, mh)
-        .to_string_of_base(multibase::Base::Base36Lower)
-        .ok()
+    Some(ipns_record::ipns_name(&peer))
 }
 
 pub async fn serve(
@@ -90,11 +81,11 @@ async fn record(
     name: &str,
 ) -> Result<HttpResponse> {
     let bytes = state.model.node().name_record(name).await?;
-    let peer = crate::backend::ipns_record::parse_name(name)?;
-    let ttl = crate::backend::ipns_record::verify(&peer, &bytes, false)?
+    let peer = ipns_record::parse_name(name)?;
+    let ttl = ipns_record::verify(&peer, &bytes, false)?
         .ttl
         .map_or(DEFAULT_IPNS_TTL_SECS, |t| t.as_secs());
-    let canonical = crate::backend::ipns_record::ipns_name(&peer);
+    let canonical = ipns_record::ipns_name(&peer);
     Ok(HttpResponse::Ok()
         .insert_header((header::CONTENT_TYPE, negotiate::IPNS_RECORD))
         .insert_header((header::CACHE_CONTROL, format!("public, max-age={ttl}")))

@@ -1,6 +1,6 @@
 //! The IPFS path gateway (`GET|HEAD|OPTIONS /ipfs/{cid}[/{path}]`, `/ipns/{name}[/{path}]`)
 //! and the trustless gateway's block and CAR answers, per the HTTP gateway specs as the
-//! gateway-conformance suite tests them (`tests/gateway_conformance/`).
+//! gateway-conformance suite tests them (`tests/api/conformance/`).
 //!
 //! A request is handled in three steps:
 //! 1. [`negotiate`]: the representation (`?format=` first, else `Accept`, else the content).
