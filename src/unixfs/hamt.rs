@@ -16,7 +16,7 @@
 //! Reading never trusts a shard: links must carry the slot prefix, sub-shards must be shards.
 //! Lookups hash the name and follow one link per level (no scan of the whole directory).
 
-use super::DAG_PB;
+use super::{DAG_PB, varint};
 use bytes::Bytes;
 use cid::{Cid, Version};
 use ipld_dagpb::{PbLink, PbNode};
@@ -65,14 +65,6 @@ fn shard_data(bitfield: &[u8]) -> Vec<u8> {
     out.extend_from_slice(&[0x28, MURMUR3_X64_64 as u8, 0x30]);
     varint(&mut out, FANOUT);
     out
-}
-
-fn varint(out: &mut Vec<u8>, mut v: u64) {
-    while v >= 0x80 {
-        out.push((v as u8) | 0x80);
-        v >>= 7;
-    }
-    out.push(v as u8);
 }
 
 /// The bitfield of occupied `slots` (ascending), encoded as the JS importer does (checked

@@ -15,7 +15,7 @@
 //! its own root.
 
 use super::options::{ImportOptions, MAX_LINKS};
-use super::{DAG_PB, RAW, cid_of};
+use super::{DAG_PB, RAW, cid_of, varint};
 use bytes::Bytes;
 use cid::{Cid, Version};
 use multihash_codetable::Code;
@@ -45,15 +45,6 @@ pub struct Importer {
     leaves: u64,
     content_size: u64,
     dag_size: u64,
-}
-
-/// Appends `v` as a protobuf varint.
-fn varint(out: &mut Vec<u8>, mut v: u64) {
-    while v >= 0x80 {
-        out.push((v as u8) | 0x80);
-        v >>= 7;
-    }
-    out.push(v as u8);
 }
 
 impl Importer {

@@ -47,6 +47,15 @@ pub fn cid_of(version: cid::Version, codec: u64, bytes: &[u8]) -> Cid {
     }
 }
 
+/// Appends `v` as a protobuf varint (the encoder's half of [`scan_fields`]).
+pub(crate) fn varint(out: &mut Vec<u8>, mut v: u64) {
+    while v >= 0x80 {
+        out.push((v as u8) | 0x80);
+        v >>= 7;
+    }
+    out.push(v as u8);
+}
+
 /// A field of a protobuf message, as [`scan_fields`] reads it.
 pub enum Field<'a> {
     Varint(u64),

@@ -20,7 +20,7 @@
 use super::hamt::{self, HamtError, Link, Rendered};
 use super::importer::Importer;
 use super::options::{ImportOptions, check_entry_name};
-use super::{DAG_PB, cid_of};
+use super::{DAG_PB, cid_of, varint};
 use bytes::Bytes;
 use cid::{Cid, Version};
 use ipld_dagpb::{PbLink, PbNode};
@@ -350,14 +350,6 @@ impl TreeImport {
             content_size: self.content_size,
         }))
     }
-}
-
-fn varint(out: &mut Vec<u8>, mut v: u64) {
-    while v >= 0x80 {
-        out.push((v as u8) | 0x80);
-        v >>= 7;
-    }
-    out.push(v as u8);
 }
 
 /// Renders `dir` at `path` (its sub-directories first), appending each directory's entry.
