@@ -47,13 +47,11 @@ pub fn cid_of(version: cid::Version, codec: u64, bytes: &[u8]) -> Cid {
     }
 }
 
-/// Appends `v` as a protobuf varint (the encoder's half of [`scan_fields`]).
-pub(crate) fn varint(out: &mut Vec<u8>, mut v: u64) {
-    while v >= 0x80 {
-        out.push((v as u8) | 0x80);
-        v >>= 7;
-    }
-    out.push(v as u8);
+/// Appends `v` as a protobuf varint (LEB128, the same bytes as an unsigned-varint; the
+/// encoder's half of [`scan_fields`]).
+pub(crate) fn varint(out: &mut Vec<u8>, v: u64) {
+    let mut buf = unsigned_varint::encode::u64_buffer();
+    out.extend_from_slice(unsigned_varint::encode::u64(v, &mut buf));
 }
 
 /// A field of a protobuf message, as [`scan_fields`] reads it.
