@@ -2,8 +2,9 @@
 //! so every `/ipfs/` and `/ipns/` answer, errors included, says so, and `OPTIONS` is a
 //! preflight answered without touching content.
 
-use actix_web::body::MessageBody;
+use actix_web::body::{BoxBody, MessageBody};
 use actix_web::dev::{ServiceRequest, ServiceResponse};
+use actix_web::http::Method;
 use actix_web::http::header::{self, HeaderValue};
 use actix_web::middleware::Next;
 use actix_web::{Error, HttpResponse};
@@ -24,21 +25,20 @@ fn add(headers: &mut header::HeaderMap) {
     }
 }
 
-/// The middleware on the gateway's scopes (`startup::routes`).
+/// The middleware on the gateway's scopes (`startup::routes`): answers `OPTIONS` itself
+/// (no handler sees a preflight) and adds the headers to every other answer.
 pub async fn headers(
     req: ServiceRequest,
     next: Next<impl MessageBody + 'static>,
-) -> Result<ServiceResponse<impl MessageBody>, Error> {
-    let mut res = next.call(req).await?;
+) -> Result<ServiceResponse<BoxBody>, Error> {
+    if req.method() == Method::OPTIONS {
+        let mut res = HttpResponse::Ok()
+            .insert_header((header::ACCESS_CONTROL_MAX_AGE, "86400"))
+            .finish();
+        add(res.headers_mut());
+        return Ok(req.into_response(res));
+    }
+    let mut res = next.call(req).await?.map_into_boxed_body();
     add(res.headers_mut());
     Ok(res)
-}
-
-/// `OPTIONS` on a gateway path.
-pub fn preflight() -> HttpResponse {
-    let mut res = HttpResponse::Ok()
-        .insert_header((header::ACCESS_CONTROL_MAX_AGE, "86400"))
-        .finish();
-    add(res.headers_mut());
-    res
 }

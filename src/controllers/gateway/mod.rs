@@ -33,7 +33,7 @@ use super::{AppState, Result};
 use crate::backend::ContentPath;
 use crate::backend::resolve::Walked;
 use crate::unixfs::{CBOR, DAG_CBOR, DAG_JSON, DAG_PB, JSON, RAW};
-use actix_web::http::{Method, StatusCode, header};
+use actix_web::http::{StatusCode, header};
 use actix_web::{HttpRequest, HttpResponse, HttpResponseBuilder, web};
 use cid::Cid;
 use negotiate::{Codec, Format};
@@ -79,15 +79,12 @@ pub fn roots(nodes: &[Cid]) -> String {
         .join(",")
 }
 
-/// `GET|HEAD|OPTIONS /ipfs/...`, mounted under the static `/ipfs` prefix.
+/// `GET|HEAD /ipfs/...`, mounted under the static `/ipfs` prefix (`OPTIONS` is [`cors`]'s).
 pub async fn ipfs_path(
     req: HttpRequest,
     query: web::Query<HashMap<String, String>>,
     state: web::Data<AppState>,
 ) -> Result<HttpResponse> {
-    if req.method() == Method::OPTIONS {
-        return Ok(cors::preflight());
-    }
     super::request::require_get_or_head(&req)?;
     let tail = req.match_info().unprocessed().trim_start_matches('/');
     let path = ContentPath::from_url(tail)?;
@@ -113,9 +110,6 @@ pub async fn ipns_path(
     query: web::Query<HashMap<String, String>>,
     state: web::Data<AppState>,
 ) -> Result<HttpResponse> {
-    if req.method() == Method::OPTIONS {
-        return Ok(cors::preflight());
-    }
     super::request::require_get_or_head(&req)?;
     ipns::serve(&req, &query, &state).await
 }
