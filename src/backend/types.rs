@@ -65,30 +65,36 @@ impl ContentPath {
         let mut out = format!("/ipfs/{}", self.root);
         for s in &self.segments {
             out.push('/');
-            out.extend(percent_encoding::utf8_percent_encode(s, URL_SEGMENT));
+            out.push_str(&url_segment(s));
         }
         out
     }
 }
 
-/// What a path segment may carry raw in a URL (RFC 3986 `pchar` minus `%`).
-const URL_SEGMENT: &percent_encoding::AsciiSet = &percent_encoding::CONTROLS
-    .add(b' ')
-    .add(b'"')
-    .add(b'#')
-    .add(b'%')
-    .add(b'/')
-    .add(b'<')
-    .add(b'>')
-    .add(b'?')
-    .add(b'[')
-    .add(b'\\')
-    .add(b']')
-    .add(b'^')
-    .add(b'`')
-    .add(b'{')
-    .add(b'|')
-    .add(b'}');
+/// What may stand raw in a URL path segment: RFC 3986 unreserved characters, sub-delims
+/// but `&`, and `:@`; everything else (`/`, `%`, spaces, non-ASCII) is percent-encoded.
+const URL_SEGMENT: &percent_encoding::AsciiSet = &percent_encoding::NON_ALPHANUMERIC
+    .remove(b'-')
+    .remove(b'.')
+    .remove(b'_')
+    .remove(b'~')
+    .remove(b'!')
+    .remove(b'$')
+    .remove(b'\'')
+    .remove(b'(')
+    .remove(b')')
+    .remove(b'*')
+    .remove(b'+')
+    .remove(b',')
+    .remove(b';')
+    .remove(b'=')
+    .remove(b':')
+    .remove(b'@');
+
+/// One name as a URL path segment (the inverse of [`ContentPath::from_url`]'s decoding).
+pub fn url_segment(name: &str) -> String {
+    percent_encoding::utf8_percent_encode(name, URL_SEGMENT).to_string()
+}
 
 impl FromStr for ContentPath {
     type Err = BackendError;

@@ -11,6 +11,7 @@
 use super::file::{TypeFrom, serve_named};
 use super::{Ctx, GENERATED, Result};
 use crate::backend::resolve::Walked;
+use crate::backend::url_segment;
 use crate::models::ipfs::DirEntry;
 use actix_web::HttpResponse;
 use actix_web::http::{StatusCode, header};
@@ -18,35 +19,12 @@ use actix_web::http::{StatusCode, header};
 /// Identifies the listing template (part of the ETag): bump when the HTML changes.
 const TEMPLATE: &str = "ipfs-mcp-1";
 
-/// What may stand raw in a URL path segment (RFC 3986 unreserved plus sub-delims and `:@`).
-const SEGMENT: &percent_encoding::AsciiSet = &percent_encoding::NON_ALPHANUMERIC
-    .remove(b'-')
-    .remove(b'.')
-    .remove(b'_')
-    .remove(b'~')
-    .remove(b'!')
-    .remove(b'$')
-    .remove(b'\'')
-    .remove(b'(')
-    .remove(b')')
-    .remove(b'*')
-    .remove(b'+')
-    .remove(b',')
-    .remove(b';')
-    .remove(b'=')
-    .remove(b':')
-    .remove(b'@');
-
 /// What stays raw in a query value (Go's `url.QueryEscape`, but `%20` for a space).
 const QUERY: &percent_encoding::AsciiSet = &percent_encoding::NON_ALPHANUMERIC
     .remove(b'-')
     .remove(b'.')
     .remove(b'_')
     .remove(b'~');
-
-pub fn encode_segment(s: &str) -> String {
-    percent_encoding::utf8_percent_encode(s, SEGMENT).to_string()
-}
 
 pub async fn serve(ctx: &Ctx<'_>, walked: &Walked) -> Result<HttpResponse> {
     let req = ctx.req;
@@ -122,7 +100,7 @@ fn listing(ctx: &Ctx<'_>, entries: &[DirEntry]) -> String {
     let mut crumbs = format!("/{ns}/<a href=\"{href}\">{}</a>", escape(&root));
     for s in &segments {
         href.push('/');
-        href.push_str(&encode_segment(s));
+        href.push_str(&url_segment(s));
         crumbs.push_str(&format!("/<a href=\"{href}\">{}</a>", escape(s)));
     }
     let mut rows = String::new();
@@ -132,7 +110,7 @@ fn listing(ctx: &Ctx<'_>, entries: &[DirEntry]) -> String {
         ));
     }
     for e in entries {
-        let encoded = encode_segment(&e.name);
+        let encoded = url_segment(&e.name);
         let filename = percent_encoding::utf8_percent_encode(&encoded, QUERY);
         rows.push_str(&format!(
             "<tr><td><a href=\"{href}/{encoded}\">{name}</a></td>\
