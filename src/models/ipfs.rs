@@ -173,17 +173,24 @@ impl IpfsModel {
             return Ok((file, Some(data), tier));
         }
         let file = self.open_parsed(parsed).await?;
-        self.open_resolved(file.path, file.cid, file.size, true)
+        self.open_resolved(file.path, file.cid, None, file.size, true)
             .await
     }
 
     /// A whole file from the cache tiers, or read once from the backend and cached (concurrent
-    /// misses share the read).
-    async fn cache_whole(&self, cid: Cid) -> Result<(Bytes, Tier), BackendError> {
+    /// misses share the read). `known`: the bytes already in hand (a raw leaf's block).
+    async fn cache_whole(
+        &self,
+        cid: Cid,
+        known: Option<Bytes>,
+    ) -> Result<(Bytes, Tier), BackendError> {
         let node = self.backend.clone();
         Ok(self
             .cache
             .get_or_fetch(&cid, || async move {
+                if let Some(data) = known {
+                    return Ok(data);
+                }
                 let parts: Vec<Bytes> = node
                     .cat(&ContentPath::new(cid), 0, None)
                     .await?
@@ -194,11 +201,14 @@ impl IpfsModel {
             .await?)
     }
 
-    /// The entries of a UnixFS directory, plain or HAMT-sharded (names, CIDs, cumulative
-    /// sizes), read block by block on any backend.
-    pub async fn list_directory(&self, cid: &Cid) -> Result<Vec<DirEntry>, BackendError> {
-        let block = self.block(cid).await?;
-        let listed = crate::backend::resolve::list(*cid, &block, |c| self.block_owned(c))
+    /// The entries of the UnixFS directory `cid` whose (root) block is `block`, plain or
+    /// HAMT-sharded (names, CIDs, cumulative sizes); sub-shards read block by block.
+    pub async fn list_directory(
+        &self,
+        cid: &Cid,
+        block: &Bytes,
+    ) -> Result<Vec<DirEntry>, BackendError> {
+        let listed = crate::backend::resolve::list(*cid, block, |c| self.block_owned(c))
             .await?
             .ok_or_else(|| BackendError::InvalidInput(format!("{cid} is not a directory")))?;
         Ok(listed
@@ -233,11 +243,13 @@ impl IpfsModel {
     /// A resolved file's bytes: from a cache tier, or (`whole`, and small enough to cache)
     /// read once and cached; otherwise `None`, to be streamed from the backend. A ranged
     /// read passes `whole: false`, so a file with blocks missing outside the range is
-    /// still served.
+    /// still served. `root_block` is the file's root block when the caller has read it: a
+    /// raw leaf is its own content, so it is never read twice.
     pub async fn open_resolved(
         &self,
         path: ContentPath,
         cid: Cid,
+        root_block: Option<&Bytes>,
         size: u64,
         whole: bool,
     ) -> Result<(OpenFile, Option<Bytes>, Tier), BackendError> {
@@ -245,10 +257,13 @@ impl IpfsModel {
         if let Some((data, tier)) = self.cache.get(&cid)? {
             return Ok((file, Some(data), tier));
         }
+        let raw = root_block
+            .filter(|_| cid.codec() == crate::unixfs::RAW)
+            .cloned();
         if !whole || size > self.cache.max_object_bytes() {
-            return Ok((file, None, Tier::Backend));
+            return Ok((file, raw, Tier::Backend));
         }
-        let (data, tier) = self.cache_whole(cid).await?;
+        let (data, tier) = self.cache_whole(cid, raw).await?;
         Ok((file, Some(data), tier))
     }
 
@@ -351,7 +366,7 @@ impl IpfsModel {
             .hottest(memory_limit, self.cache.max_object_bytes());
         let mut report = PrewarmReport::default();
         for (cid, size) in hottest.into_iter().rev() {
-            let fetched = self.cache_whole(cid).await;
+            let fetched = self.cache_whole(cid, None).await;
             match fetched {
                 Ok((_, Tier::Memory)) => {}
                 Ok(_) => {

@@ -39,7 +39,11 @@ pub async fn serve(ctx: &Ctx<'_>, walked: &Walked) -> Result<HttpResponse> {
             .insert_header((header::LOCATION, location))
             .finish());
     }
-    let entries = ctx.state.model.list_directory(&walked.cid).await?;
+    let entries = ctx
+        .state
+        .model
+        .list_directory(&walked.cid, &walked.block)
+        .await?;
     if let Some(index) = entries.iter().find(|e| e.name == "index.html") {
         let mut index_path = ctx.path.clone();
         index_path.segments.push("index.html".into());

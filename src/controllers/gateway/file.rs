@@ -116,13 +116,15 @@ pub async fn serve_named(
             .finish());
     }
     let ranged = ctx.req.headers().contains_key(header::RANGE);
-    let (file, mut cached, tier) = model
-        .open_resolved(name_path.clone(), walked.cid, size, !ranged)
+    let (file, cached, tier) = model
+        .open_resolved(
+            name_path.clone(),
+            walked.cid,
+            Some(&walked.block),
+            size,
+            !ranged,
+        )
         .await?;
-    if cached.is_none() && walked.cid.codec() == crate::unixfs::RAW {
-        // a raw leaf is its own content, and the resolve already read it
-        cached = Some(walked.block.clone());
-    }
     res.insert_header(("X-Cache-Tier", tier.as_str()));
     let source = match cached {
         Some(data) => Source::Memory(data),
