@@ -1,6 +1,7 @@
 //! The embedded, offline IPFS node used by default and for local development.
 //!
-//! Not a fake: it imports content with the same UnixFS code path that yields Kubo's CIDs,
+//! Not a fake: it imports content with the same UnixFS code path that yields Kubo's CIDs
+//! ([`add`]: the pipeline from upload parts to stored blocks),
 //! stores every block ([`blockstore`]), keeps pins ([`pins`]) and signed IPNS records
 //! ([`ipns`]) in sled, and answers DAG queries by decoding the stored blocks (`backend::ipld`).
 //! What it cannot know offline (other peers, the DHT) it reports as absent, never invented.
@@ -9,13 +10,13 @@
 //! keys, IPNS records).
 //! With no data dir (`--isolation`), blocks live in memory and sled in a temporary file.
 
+mod add;
 pub mod blockstore;
 pub mod ipns;
 pub mod pins;
 
 use crate::backend::*;
 use crate::unixfs::reader::{self, BlockSource, ReadError};
-use crate::unixfs::tree::{EntryPath, TreeError, TreeImport, TreeSummary};
 use crate::unixfs::{DAG_PB, RAW};
 use async_trait::async_trait;
 pub use blockstore::SyncPolicy;
@@ -30,13 +31,6 @@ use std::sync::Arc;
 
 /// Kubo refuses blocks over 1 MiB (`SoftBlockLimit`); so does the simulation.
 pub const MAX_BLOCK_SIZE: u64 = 1024 * 1024;
-/// How many batches of received chunks may wait for the importer thread (each at most
-/// [`FEED_BATCH`] chunks); bounds memory per add.
-const ADD_QUEUE_DEPTH: usize = 2;
-/// Most chunks handed to the importer thread at once (those already received).
-const FEED_BATCH: usize = 64;
-/// How many finished blocks may wait for the writer thread (at most ~1 MiB each).
-const WRITE_QUEUE_DEPTH: usize = 16;
 
 /// The embedded node. Cheap to clone.
 #[derive(Clone)]
@@ -112,116 +106,6 @@ fn read_error(e: ReadError<BackendError>) -> BackendError {
 }
 
 /// A message from the HTTP side to the importer thread.
-/// What the receiving task hands the importer thread, in upload order.
-enum Feed {
-    File(Option<EntryPath>),
-    /// The chunks that were ready together: one hand-off (one wake-up of the importer
-    /// thread) per batch, not per network read.
-    Data(Vec<Bytes>),
-    EndFile,
-    Directory(EntryPath),
-    Symlink(EntryPath, String),
-    End,
-}
-
-/// Moves the parts (and each file's bytes) into the importer's channel; the input's error,
-/// if it failed. A closed channel means the importer failed: its own error is reported.
-async fn feed_parts(
-    parts: &mut AddParts,
-    tx: &tokio::sync::mpsc::Sender<Feed>,
-) -> Option<BackendError> {
-    while let Some(part) = parts.next().await {
-        let feed = match part {
-            Err(e) => return Some(e),
-            Ok(AddPart::Directory { path }) => Feed::Directory(path),
-            Ok(AddPart::Symlink { path, target }) => Feed::Symlink(path, target),
-            Ok(AddPart::File { path, data }) => {
-                if tx.send(Feed::File(path)).await.is_err() {
-                    return None;
-                }
-                let mut batches = data.ready_chunks(FEED_BATCH);
-                while let Some(batch) = batches.next().await {
-                    let batch: Result<Vec<Bytes>, BackendError> = batch.into_iter().collect();
-                    match batch {
-                        Ok(chunks) => {
-                            if tx.send(Feed::Data(chunks)).await.is_err() {
-                                return None;
-                            }
-                        }
-                        Err(e) => return Some(e),
-                    }
-                }
-                Feed::EndFile
-            }
-        };
-        if tx.send(feed).await.is_err() {
-            return None;
-        }
-    }
-    None
-}
-
-/// The importer thread's loop: the feed into a [`TreeImport`], blocks to `sink`. A feed that
-/// stops without `End` is an aborted upload: nothing truncated is finished.
-fn import_tree(
-    rx: &mut tokio::sync::mpsc::Receiver<Feed>,
-    mut tree: TreeImport,
-    sink: &mut impl FnMut(Cid, Bytes) -> Result<(), BackendError>,
-) -> Result<TreeSummary, BackendError> {
-    let placed =
-        |r: Result<(), TreeError>| r.map_err(|e| BackendError::InvalidInput(e.to_string()));
-    loop {
-        match rx.blocking_recv() {
-            Some(Feed::File(path)) => placed(tree.begin_file(path))?,
-            Some(Feed::Data(chunks)) => {
-                for bytes in chunks {
-                    tree.push(&bytes, sink)?;
-                }
-            }
-            Some(Feed::EndFile) => placed(tree.end_file(sink)?)?,
-            Some(Feed::Directory(path)) => placed(tree.directory(path))?,
-            Some(Feed::Symlink(path, target)) => placed(tree.symlink(path, &target, sink)?)?,
-            Some(Feed::End) => break,
-            None => return Err(BackendError::Input("upload aborted".into())),
-        }
-    }
-    let summary = tree
-        .finish(sink)?
-        .map_err(|e| BackendError::InvalidInput(e.to_string()))?;
-    if summary.entries.is_empty() {
-        return Err(BackendError::InvalidInput(
-            "the upload has no file or directory part".into(),
-        ));
-    }
-    Ok(summary)
-}
-
-/// Kubo's answer to an add, from the tree's output.
-fn added_from(summary: TreeSummary, pinned: bool) -> Added {
-    let entries: Vec<AddedEntry> = summary
-        .entries
-        .iter()
-        .map(|e| AddedEntry {
-            name: e.path.clone(),
-            hash: e.cid.to_string(),
-            size: e.tsize.to_string(),
-        })
-        .collect();
-    let last = summary
-        .entries
-        .last()
-        .expect("import_tree refuses empty uploads");
-    Added {
-        root: last.cid,
-        name: last.path.clone(),
-        dag_size: last.tsize,
-        content_size: summary.content_size,
-        entries,
-        roots: summary.roots,
-        pinned,
-    }
-}
-
 impl SimulationBackend {
     /// Opens (or creates) the node under `data_dir`; `None` keeps everything in memory.
     pub fn open(data_dir: Option<&Path>) -> Result<Self, BackendError> {
@@ -400,57 +284,14 @@ impl Backend for SimulationBackend {
         mut parts: AddParts,
         options: AddOptions,
     ) -> Result<Added, BackendError> {
-        let (tx, mut rx) = tokio::sync::mpsc::channel::<Feed>(ADD_QUEUE_DEPTH);
-        let store = self.inner.store.clone();
-        let policy = self.inner.policy;
         let only_hash = options.only_hash;
-        let import = options.import.clone();
-        // Three stages overlap: this task receives, a blocking thread hashes and builds the DAG,
-        // a writer thread appends blocks. Both hand-offs are bounded channels.
-        let job = tokio::task::spawn_blocking(move || {
-            let (blocks_tx, blocks_rx) =
-                std::sync::mpsc::sync_channel::<(Cid, Bytes)>(WRITE_QUEUE_DEPTH);
-            let writer_store = store.clone();
-            let writer = std::thread::Builder::new()
-                .name("block-writer".into())
-                .spawn(move || -> Result<(), BackendError> {
-                    for (cid, block) in blocks_rx {
-                        writer_store.put(&cid, &block)?;
-                    }
-                    Ok(())
-                })
-                .map_err(|e| BackendError::Internal(format!("spawning the block writer: {e}")))?;
-            let mut sink = |cid: Cid, block: Bytes| -> Result<(), BackendError> {
-                if !only_hash {
-                    // A closed channel means the writer failed; its error is reported below.
-                    let _ = blocks_tx.send((cid, block));
-                }
-                Ok(())
-            };
-            let imported = import_tree(&mut rx, TreeImport::new(import), &mut sink);
-            drop(blocks_tx);
-            let written = writer
-                .join()
-                .map_err(|_| BackendError::Internal("block writer panicked".into()))?;
-            let summary = imported?;
-            written?;
-            if !only_hash {
-                commit(&*store, policy)?;
-            }
-            Ok::<_, BackendError>(summary)
-        });
-        let input_error = feed_parts(&mut parts, &tx).await;
-        if input_error.is_none() {
-            let _ = tx.send(Feed::End).await;
-        }
-        drop(tx);
-        let result = job
-            .await
-            .map_err(|e| BackendError::Internal(format!("importer task failed: {e}")));
-        if let Some(e) = input_error {
-            return Err(e);
-        }
-        let summary = result??;
+        let summary = add::import(
+            self.inner.store.clone(),
+            self.inner.policy,
+            &mut parts,
+            &options,
+        )
+        .await?;
         let pinned = options.pin && !only_hash;
         if pinned {
             let roots = summary.roots.clone();
@@ -461,7 +302,7 @@ impl Backend for SimulationBackend {
             })
             .await?;
         }
-        Ok(added_from(summary, pinned))
+        Ok(add::added_from(summary, pinned))
     }
 
     async fn stat(&self, path: &ContentPath) -> Result<NodeStat, BackendError> {
