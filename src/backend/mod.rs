@@ -49,14 +49,7 @@ pub trait Backend: Send + Sync + 'static {
     /// Imports a stream as one UnixFS file (Kubo's `add` of one part), named
     /// `options.import.file_name`.
     async fn add(&self, input: ByteStream, options: AddOptions) -> Result<Added, BackendError> {
-        let path = match options.import.file_name.as_deref() {
-            Some(name) => Some(
-                crate::unixfs::tree::EntryPath::parse(name)
-                    .map_err(|e| BackendError::InvalidInput(e.to_string()))?,
-            ),
-            None => None,
-        };
-        let part = AddPart::File { path, data: input };
+        let part = AddPart::single(input, &options)?;
         self.add_parts(futures_util::stream::iter([Ok(part)]).boxed(), options)
             .await
     }

@@ -159,6 +159,21 @@ pub enum AddPart {
     },
 }
 
+impl AddPart {
+    /// The one file of a single-stream add, named `options.import.file_name` (none: named
+    /// by its CID, as Kubo's CLI does).
+    pub fn single(data: super::ByteStream, options: &AddOptions) -> Result<Self, BackendError> {
+        let path = match options.import.file_name.as_deref() {
+            Some(name) => Some(
+                crate::unixfs::tree::EntryPath::parse(name)
+                    .map_err(|e| BackendError::InvalidInput(e.to_string()))?,
+            ),
+            None => None,
+        };
+        Ok(AddPart::File { path, data })
+    }
+}
+
 /// The parts of one add, as they arrive.
 pub type AddParts = futures_util::stream::BoxStream<'static, Result<AddPart, BackendError>>;
 

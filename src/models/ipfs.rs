@@ -268,7 +268,8 @@ impl IpfsModel {
     }
 
     /// Adds the parts of a directory add through the backend, and records every entry in the
-    /// metadata (the top-level ones as pinned when pinning; a lone file with its sniffed type).
+    /// metadata (the top-level ones as pinned when pinning; a lone file with its content size
+    /// and sniffed type). Streams: only the first file's first bytes are kept, for sniffing.
     pub async fn add_parts(
         &self,
         parts: crate::backend::AddParts,
@@ -300,9 +301,15 @@ impl IpfsModel {
                 let Ok(cid) = entry.hash.parse::<Cid>() else {
                     continue;
                 };
-                let size = entry.size.parse().unwrap_or(0);
-                let pinned = added.pinned && added.roots.contains(&cid);
-                let mime = (lone_file && i == 0).then(|| sniff_content_type(&head.lock()));
+                // a lone file is recorded with its content size and type, pinned with its
+                // root; other entries with their DAG size, pinned when they are a root
+                let (size, mime, pinned) = if lone_file && i == 0 {
+                    let mime = sniff_content_type(&head.lock());
+                    (added.content_size, Some(mime), added.pinned)
+                } else {
+                    let size = entry.size.parse().unwrap_or(0);
+                    (size, None, added.pinned && added.roots.contains(&cid))
+                };
                 self.metadata
                     .record_add(&cid, size, mime.as_deref(), pinned);
             }
@@ -310,28 +317,11 @@ impl IpfsModel {
         Ok(added)
     }
 
-    /// Adds content through the backend and records it in the metadata (size, sniffed type,
-    /// pin). Streams: only the first bytes are kept, for sniffing.
+    /// Adds one stream as a file ([`Self::add_parts`] with one part).
     pub async fn add(&self, input: ByteStream, opts: AddOptions) -> Result<Added, BackendError> {
-        let head = Arc::new(Mutex::new(Vec::<u8>::new()));
-        let input = sniffed(input, head.clone());
-        let only_hash = opts.only_hash;
-        let added = self.backend.add(input, opts).await?;
-        if !only_hash {
-            let file = added
-                .entries
-                .first()
-                .and_then(|e| e.hash.parse::<Cid>().ok())
-                .unwrap_or(added.root);
-            let mime = sniff_content_type(&head.lock());
-            self.metadata
-                .record_add(&file, added.content_size, Some(&mime), added.pinned);
-            if file != added.root {
-                self.metadata
-                    .record_add(&added.root, added.dag_size, None, added.pinned);
-            }
-        }
-        Ok(added)
+        let part = crate::backend::AddPart::single(input, &opts)?;
+        self.add_parts(futures_util::stream::iter([Ok(part)]).boxed(), opts)
+            .await
     }
 
     /// Pins or unpins, and records the new state.
