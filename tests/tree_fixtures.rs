@@ -3,7 +3,6 @@
 //! with npm `ipfs-unixfs-importer`, Kubo's default profile) rebuilt by our [`TreeImport`]:
 //! every recorded entry must have the same CID and size, sharded directories included.
 
-use bytes::Bytes;
 use cid::Cid;
 use ipfs_mcp::unixfs::ImportOptions;
 use ipfs_mcp::unixfs::tree::{EntryPath, TreeImport};
@@ -54,7 +53,7 @@ fn directory_adds_match_the_reference_importer() {
         .unwrap();
         let mut import = TreeImport::new(options);
         let mut blocks = 0usize;
-        let mut sink = |_: Cid, _: Bytes| {
+        let mut sink = |_: Cid, _: ipfs_mcp::unixfs::Block| {
             blocks += 1;
             Ok::<(), ()>(())
         };

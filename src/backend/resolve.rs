@@ -247,7 +247,7 @@ mod tests {
         let mut blocks = HashMap::new();
         blocks.insert(file, Bytes::from_static(b"x"));
         let root = hamt::write(links, cid::Version::V0, &mut |cid, b| {
-            blocks.insert(cid, b);
+            blocks.insert(cid, b.to_bytes());
             Ok::<(), ()>(())
         })
         .unwrap()

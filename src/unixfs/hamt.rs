@@ -16,7 +16,7 @@
 //! Reading never trusts a shard: links must carry the slot prefix, sub-shards must be shards.
 //! Lookups hash the name and follow one link per level (no scan of the whole directory).
 
-use super::{DAG_PB, varint};
+use super::{Block, DAG_PB, varint};
 use bytes::Bytes;
 use cid::{Cid, Version};
 use ipld_dagpb::{PbLink, PbNode};
@@ -101,7 +101,7 @@ pub struct Rendered {
 pub fn write<E>(
     links: Vec<Link>,
     version: Version,
-    sink: &mut impl FnMut(Cid, Bytes) -> Result<(), E>,
+    sink: &mut impl FnMut(Cid, Block) -> Result<(), E>,
 ) -> Result<Result<Rendered, HamtError>, E> {
     let hashed = links.into_iter().map(|l| (hash(&l.name), l)).collect();
     write_level(hashed, 0, version, sink)
@@ -111,7 +111,7 @@ fn write_level<E>(
     entries: Vec<(u64, Link)>,
     depth: usize,
     version: Version,
-    sink: &mut impl FnMut(Cid, Bytes) -> Result<(), E>,
+    sink: &mut impl FnMut(Cid, Block) -> Result<(), E>,
 ) -> Result<Result<Rendered, HamtError>, E> {
     if depth >= MAX_DEPTH {
         return Ok(Err(HamtError::HashExhausted));
@@ -151,7 +151,7 @@ fn write_level<E>(
     let block = node.into_bytes();
     let cid = super::cid_of(version, DAG_PB, &block);
     let tsize = block.len() as u64 + children_size;
-    sink(cid, Bytes::from(block))?;
+    sink(cid, Block::from(block))?;
     Ok(Ok(Rendered { cid, tsize }))
 }
 

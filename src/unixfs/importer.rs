@@ -1,11 +1,12 @@
 //! Streaming UnixFS importer, byte-identical to Kubo's `ipfs add` with the balanced layout.
 //!
 //! Leaves are encoded here, branches by `rust-unixfs` (`rebuild_file_branch`, byte-identical
-//! to its `FileAdder`); directories, wrapping ones included, are [`super::tree`]'s. Owning the leaves
-//! removes a copy per byte: a chunk is copied once, into a buffer that already reserves room
-//! for the dag-pb header, hashed in place and handed on as `Bytes`. Profiling `FileAdder` showed
-//! `memmove` at 39% of import time (a copy into its chunk buffer, another into the rendered
-//! block).
+//! to its `FileAdder`); directories, wrapping ones included, are [`super::tree`]'s. Owning the
+//! leaves removes every copy of content: a leaf is a [`Block`] of its dag-pb header, the
+//! received pieces (slices, not copies) and its trailer, hashed where the pieces lie.
+//! Profiling `FileAdder` had shown `memmove` at 39% of import time (a copy into its chunk
+//! buffer, another into the rendered block); the one copy left after that went too
+//! ([`super::block`]).
 //!
 //! Memory: one chunk being filled, plus the pending links of each tree level.
 //!
@@ -15,7 +16,7 @@
 //! its own root.
 
 use super::options::{ImportOptions, MAX_LINKS};
-use super::{DAG_PB, RAW, cid_of, varint};
+use super::{Block, DAG_PB, RAW, cid_of_block, varint};
 use bytes::Bytes;
 use cid::{Cid, Version};
 use multihash_codetable::Code;
@@ -32,14 +33,13 @@ pub struct ImportSummary {
     pub content_size: u64,
 }
 
-/// Room reserved in front of a chunk for the dag-pb leaf header (at most 1 + 10 + 2 + 1 + 10).
-const HEADER_ROOM: usize = 24;
-
 /// Feeds bytes in, gets blocks out through a sink.
 pub struct Importer {
     options: ImportOptions,
-    /// `HEADER_ROOM` bytes of room (dag-pb leaves), then the chunk being filled.
-    chunk: Vec<u8>,
+    /// The chunk being filled, as received.
+    pieces: Vec<Bytes>,
+    /// Bytes in `pieces`.
+    filled: usize,
     /// Pending links per tree level, leaves at 0.
     layers: Vec<Vec<FileBranchLink>>,
     leaves: u64,
@@ -49,10 +49,10 @@ pub struct Importer {
 
 impl Importer {
     pub fn new(options: ImportOptions) -> Self {
-        let chunk = Self::fresh_chunk(&options);
         Self {
             options,
-            chunk,
+            pieces: Vec::new(),
+            filled: 0,
             layers: Vec::new(),
             leaves: 0,
             content_size: 0,
@@ -60,33 +60,28 @@ impl Importer {
         }
     }
 
-    fn room(options: &ImportOptions) -> usize {
-        if options.raw_leaves { 0 } else { HEADER_ROOM }
-    }
-
-    fn fresh_chunk(options: &ImportOptions) -> Vec<u8> {
-        // + 11: the dag-pb trailer (filesize field) is appended in place too
-        let mut chunk = Vec::with_capacity(Self::room(options) + options.chunk_size + 11);
-        chunk.resize(Self::room(options), 0);
-        chunk
-    }
-
-    fn filled(&self) -> usize {
-        self.chunk.len() - Self::room(&self.options)
-    }
-
-    /// Pushes content; every block completed by it goes to `sink` in creation order.
+    /// Pushes content (copied once; [`Self::push_bytes`] keeps received buffers instead).
     pub fn push<E>(
         &mut self,
-        mut data: &[u8],
-        sink: &mut impl FnMut(Cid, Bytes) -> Result<(), E>,
+        data: &[u8],
+        sink: &mut impl FnMut(Cid, Block) -> Result<(), E>,
+    ) -> Result<(), E> {
+        self.push_bytes(Bytes::copy_from_slice(data), sink)
+    }
+
+    /// Pushes content; every block completed by it goes to `sink` in creation order. The
+    /// leaves hold slices of `data`, not copies.
+    pub fn push_bytes<E>(
+        &mut self,
+        mut data: Bytes,
+        sink: &mut impl FnMut(Cid, Block) -> Result<(), E>,
     ) -> Result<(), E> {
         self.content_size += data.len() as u64;
         while !data.is_empty() {
-            let take = (self.options.chunk_size - self.filled()).min(data.len());
-            self.chunk.extend_from_slice(&data[..take]);
-            data = &data[take..];
-            if self.filled() == self.options.chunk_size {
+            let take = (self.options.chunk_size - self.filled).min(data.len());
+            self.pieces.push(data.split_to(take));
+            self.filled += take;
+            if self.filled == self.options.chunk_size {
                 self.flush_leaf(sink)?;
             }
         }
@@ -96,14 +91,13 @@ impl Importer {
     /// Turns the filled chunk into a leaf block.
     fn flush_leaf<E>(
         &mut self,
-        sink: &mut impl FnMut(Cid, Bytes) -> Result<(), E>,
+        sink: &mut impl FnMut(Cid, Block) -> Result<(), E>,
     ) -> Result<(), E> {
-        let next = Self::fresh_chunk(&self.options);
-        let mut chunk = std::mem::replace(&mut self.chunk, next);
-        let len = (chunk.len() - Self::room(&self.options)) as u64;
+        let pieces = std::mem::take(&mut self.pieces);
+        let len = std::mem::take(&mut self.filled) as u64;
         let (cid, block) = if self.options.raw_leaves {
-            let block = Bytes::from(chunk);
-            (cid_of(Version::V1, RAW, &block), block)
+            let block = Block::from_parts(pieces);
+            (cid_of_block(Version::V1, RAW, &block), block)
         } else {
             // PBNode { Data (1): UnixFS { Type (1): File, Data (2): chunk, filesize (3): len } }
             // An empty file has no Data field, as in Kubo.
@@ -120,11 +114,15 @@ impl Importer {
                 unixfs_head.len() as u64 + len + trailer.len() as u64,
             );
             head.extend_from_slice(&unixfs_head);
-            let start = HEADER_ROOM - head.len();
-            chunk[start..HEADER_ROOM].copy_from_slice(&head);
-            chunk.extend_from_slice(&trailer);
-            let block = Bytes::from(chunk).slice(start..);
-            (cid_of(self.options.cid_version, DAG_PB, &block), block)
+            let mut parts = Vec::with_capacity(pieces.len() + 2);
+            parts.push(Bytes::from(head));
+            parts.extend(pieces);
+            parts.push(Bytes::from(trailer));
+            let block = Block::from_parts(parts);
+            (
+                cid_of_block(self.options.cid_version, DAG_PB, &block),
+                block,
+            )
         };
         self.leaves += 1;
         self.push_link(
@@ -142,8 +140,8 @@ impl Importer {
     fn emit<E>(
         &mut self,
         cid: Cid,
-        block: Bytes,
-        sink: &mut impl FnMut(Cid, Bytes) -> Result<(), E>,
+        block: Block,
+        sink: &mut impl FnMut(Cid, Block) -> Result<(), E>,
     ) -> Result<(), E> {
         self.dag_size += block.len() as u64;
         sink(cid, block)
@@ -154,8 +152,8 @@ impl Importer {
         &mut self,
         link: FileBranchLink,
         cid: Cid,
-        block: Bytes,
-        sink: &mut impl FnMut(Cid, Bytes) -> Result<(), E>,
+        block: Block,
+        sink: &mut impl FnMut(Cid, Block) -> Result<(), E>,
     ) -> Result<(), E> {
         self.emit(cid, block, sink)?;
         if self.layers.is_empty() {
@@ -175,7 +173,7 @@ impl Importer {
         &mut self,
         depth: usize,
         count: usize,
-        sink: &mut impl FnMut(Cid, Bytes) -> Result<(), E>,
+        sink: &mut impl FnMut(Cid, Block) -> Result<(), E>,
     ) -> Result<(), E> {
         let links: Vec<FileBranchLink> = self.layers[depth].drain(..count).collect();
         let filesize = links.iter().map(|l| l.blocksize).sum();
@@ -191,16 +189,16 @@ impl Importer {
             self.layers.push(Vec::new());
         }
         self.layers[depth + 1].push(promoted);
-        self.emit(cid, Bytes::from(block), sink)
+        self.emit(cid, Block::from(block), sink)
     }
 
     /// Completes the file's DAG (`wrap_with_directory` is [`super::tree::TreeImport`]'s).
     pub fn finish<E>(
         mut self,
-        sink: &mut impl FnMut(Cid, Bytes) -> Result<(), E>,
+        sink: &mut impl FnMut(Cid, Block) -> Result<(), E>,
     ) -> Result<ImportSummary, E> {
         // The last partial chunk; or the only, empty one of an empty file.
-        if self.filled() > 0 || self.leaves == 0 {
+        if self.filled > 0 || self.leaves == 0 {
             self.flush_leaf(sink)?;
         }
         loop {
@@ -234,7 +232,7 @@ impl Importer {
 pub fn import_bytes(
     data: &[u8],
     options: ImportOptions,
-    mut sink: impl FnMut(Cid, Bytes),
+    mut sink: impl FnMut(Cid, Block),
 ) -> ImportSummary {
     let mut sink = |cid, block| -> Result<(), std::convert::Infallible> {
         sink(cid, block);
@@ -363,7 +361,7 @@ mod tests {
         let data: Vec<u8> = (0..700_000u32).map(|i| (i % 251) as u8).collect();
         let whole = import_bytes(&data, ImportOptions::default(), |_, _| {}).root;
         let mut importer = Importer::new(ImportOptions::default());
-        let mut sink = |_: Cid, _: Bytes| Ok::<(), ()>(());
+        let mut sink = |_: Cid, _: Block| Ok::<(), ()>(());
         for piece in data.chunks(12_345) {
             importer.push(piece, &mut sink).unwrap();
         }

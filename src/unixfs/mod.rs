@@ -9,6 +9,7 @@
 //! Invariant: this module does no I/O of its own. Blocks leave the importer through a sink and
 //! enter the reader through a [`reader::BlockSource`], so the same code serves every backend.
 
+pub mod block;
 pub mod car;
 pub mod hamt;
 pub mod importer;
@@ -16,6 +17,7 @@ pub mod options;
 pub mod reader;
 pub mod tree;
 
+pub use block::Block;
 pub use importer::{ImportSummary, Importer};
 pub use options::{ImportOptions, OptionsError};
 
@@ -38,8 +40,22 @@ pub const SHA2_256: u64 = 0x12;
 
 /// Computes the sha2-256 CID of `bytes` for `codec`, in the given version.
 pub fn cid_of(version: cid::Version, codec: u64, bytes: &[u8]) -> Cid {
+    cid_of_parts(version, codec, &[bytes])
+}
+
+/// [`cid_of`] a block in pieces, hashed where they lie.
+pub fn cid_of_block(version: cid::Version, codec: u64, block: &Block) -> Cid {
+    let parts: Vec<&[u8]> = block.parts().iter().map(|p| &p[..]).collect();
+    cid_of_parts(version, codec, &parts)
+}
+
+fn cid_of_parts(version: cid::Version, codec: u64, parts: &[&[u8]]) -> Cid {
     use sha2::Digest;
-    let digest = sha2::Sha256::digest(bytes);
+    let mut hasher = sha2::Sha256::new();
+    for part in parts {
+        hasher.update(part);
+    }
+    let digest = hasher.finalize();
     let mh = multihash::Multihash::<64>::wrap(SHA2_256, &digest).expect("32-byte digest fits");
     match version {
         cid::Version::V0 => Cid::new_v0(mh).expect("sha2-256 dag-pb is a valid CIDv0"),

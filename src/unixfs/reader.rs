@@ -196,7 +196,7 @@ mod tests {
     fn imported(data: &[u8], opts: ImportOptions) -> (Cid, std::sync::Arc<MapSource>) {
         let mut src = MapSource::default();
         let s = import_bytes(data, opts, |cid, b| {
-            src.blocks.insert(cid, b);
+            src.blocks.insert(cid, b.to_bytes());
         });
         (s.root, std::sync::Arc::new(src))
     }

@@ -20,7 +20,7 @@
 use super::hamt::{self, HamtError, Link, Rendered};
 use super::importer::Importer;
 use super::options::{ImportOptions, check_entry_name};
-use super::{DAG_PB, cid_of, varint};
+use super::{Block, DAG_PB, cid_of, varint};
 use bytes::Bytes;
 use cid::{Cid, Version};
 use ipld_dagpb::{PbLink, PbNode};
@@ -217,16 +217,26 @@ impl TreeImport {
     pub fn push<E>(
         &mut self,
         data: &[u8],
-        sink: &mut impl FnMut(Cid, Bytes) -> Result<(), E>,
+        sink: &mut impl FnMut(Cid, Block) -> Result<(), E>,
     ) -> Result<(), E> {
         let (_, importer) = self.current.as_mut().expect("push after begin_file");
         importer.push(data, sink)
     }
 
+    /// Content of the current file, as received (kept, not copied: [`Importer::push_bytes`]).
+    pub fn push_bytes<E>(
+        &mut self,
+        data: Bytes,
+        sink: &mut impl FnMut(Cid, Block) -> Result<(), E>,
+    ) -> Result<(), E> {
+        let (_, importer) = self.current.as_mut().expect("push after begin_file");
+        importer.push_bytes(data, sink)
+    }
+
     /// Completes the current file and places it.
     pub fn end_file<E>(
         &mut self,
-        sink: &mut impl FnMut(Cid, Bytes) -> Result<(), E>,
+        sink: &mut impl FnMut(Cid, Block) -> Result<(), E>,
     ) -> Result<Result<(), TreeError>, E> {
         let (path, importer) = self.current.take().expect("end_file after begin_file");
         let summary = importer.finish(sink)?;
@@ -281,7 +291,7 @@ impl TreeImport {
         &mut self,
         path: EntryPath,
         target: &str,
-        sink: &mut impl FnMut(Cid, Bytes) -> Result<(), E>,
+        sink: &mut impl FnMut(Cid, Block) -> Result<(), E>,
     ) -> Result<Result<(), TreeError>, E> {
         if self.unnamed {
             return Ok(Err(TreeError::Unnamed));
@@ -299,14 +309,14 @@ impl TreeImport {
         .into_bytes();
         let cid = cid_of(self.version(), DAG_PB, &block);
         let tsize = block.len() as u64;
-        sink(cid, Bytes::from(block))?;
+        sink(cid, Block::from(block))?;
         Ok(self.place(Some(path), cid, tsize, EntryKind::Symlink))
     }
 
     /// Renders the directories (blocks to `sink`) and returns the whole output.
     pub fn finish<E>(
         mut self,
-        sink: &mut impl FnMut(Cid, Bytes) -> Result<(), E>,
+        sink: &mut impl FnMut(Cid, Block) -> Result<(), E>,
     ) -> Result<Result<TreeSummary, TreeError>, E> {
         let version = self.version();
         let root = std::mem::take(&mut self.root);
@@ -358,7 +368,7 @@ fn render<E>(
     path: String,
     version: Version,
     entries: &mut Vec<TreeEntry>,
-    sink: &mut impl FnMut(Cid, Bytes) -> Result<(), E>,
+    sink: &mut impl FnMut(Cid, Block) -> Result<(), E>,
 ) -> Result<Result<Rendered, TreeError>, E> {
     let Dir {
         order,
@@ -409,7 +419,7 @@ fn render<E>(
 fn flat<E>(
     mut links: Vec<Link>,
     version: Version,
-    sink: &mut impl FnMut(Cid, Bytes) -> Result<(), E>,
+    sink: &mut impl FnMut(Cid, Block) -> Result<(), E>,
 ) -> Result<Rendered, E> {
     links.sort_by(|a, b| a.name.as_bytes().cmp(b.name.as_bytes()));
     let children: u64 = links.iter().map(|l| l.tsize).sum();
@@ -427,7 +437,7 @@ fn flat<E>(
     .into_bytes();
     let cid = cid_of(version, DAG_PB, &block);
     let tsize = block.len() as u64 + children;
-    sink(cid, Bytes::from(block))?;
+    sink(cid, Block::from(block))?;
     Ok(Rendered { cid, tsize })
 }
 
@@ -441,7 +451,7 @@ mod tests {
             ..Default::default()
         };
         let mut t = TreeImport::new(options);
-        let mut sink = |_: Cid, _: Bytes| Ok::<(), ()>(());
+        let mut sink = |_: Cid, _: Block| Ok::<(), ()>(());
         for (path, data) in parts {
             let p = EntryPath::parse(path)?;
             match data {

@@ -205,8 +205,8 @@ pub async fn sharded_directories_are_traversed(b: B) {
     let salt = uuid::Uuid::new_v4().simple().to_string();
     let mut import = TreeImport::new(ImportOptions::default());
     let mut blocks = Vec::new();
-    let mut sink = |cid, block: Bytes| {
-        blocks.push((cid, block));
+    let mut sink = |cid, block: ipfs_mcp::unixfs::Block| {
+        blocks.push((cid, block.to_bytes()));
         Ok::<(), ()>(())
     };
     for i in 0..6000 {

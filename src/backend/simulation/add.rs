@@ -11,6 +11,7 @@
 use super::SyncPolicy;
 use super::blockstore::BlockStore;
 use crate::backend::*;
+use crate::unixfs::Block;
 use crate::unixfs::tree::{EntryPath, TreeError, TreeImport, TreeSummary};
 use bytes::Bytes;
 use cid::Cid;
@@ -79,7 +80,7 @@ async fn feed_parts(
 fn import_tree(
     rx: &mut tokio::sync::mpsc::Receiver<Feed>,
     mut tree: TreeImport,
-    sink: &mut impl FnMut(Cid, Bytes) -> Result<(), BackendError>,
+    sink: &mut impl FnMut(Cid, Block) -> Result<(), BackendError>,
 ) -> Result<TreeSummary, BackendError> {
     let placed =
         |r: Result<(), TreeError>| r.map_err(|e| BackendError::InvalidInput(e.to_string()));
@@ -88,7 +89,7 @@ fn import_tree(
             Some(Feed::File(path)) => placed(tree.begin_file(path))?,
             Some(Feed::Data(chunks)) => {
                 for bytes in chunks {
-                    tree.push(&bytes, sink)?;
+                    tree.push_bytes(bytes, sink)?;
                 }
             }
             Some(Feed::EndFile) => placed(tree.end_file(sink)?)?,
@@ -147,18 +148,18 @@ pub(super) async fn import(
     let import = options.import.clone();
     let job = tokio::task::spawn_blocking(move || {
         let (blocks_tx, blocks_rx) =
-            std::sync::mpsc::sync_channel::<(Cid, Bytes)>(WRITE_QUEUE_DEPTH);
+            std::sync::mpsc::sync_channel::<(Cid, Block)>(WRITE_QUEUE_DEPTH);
         let writer_store = store.clone();
         let writer = std::thread::Builder::new()
             .name("block-writer".into())
             .spawn(move || -> Result<(), BackendError> {
                 for (cid, block) in blocks_rx {
-                    writer_store.put(&cid, &block)?;
+                    writer_store.put_parts(&cid, block.parts())?;
                 }
                 Ok(())
             })
             .map_err(|e| BackendError::Internal(format!("spawning the block writer: {e}")))?;
-        let mut sink = |cid: Cid, block: Bytes| -> Result<(), BackendError> {
+        let mut sink = |cid: Cid, block: Block| -> Result<(), BackendError> {
             if !only_hash {
                 // A closed channel means the writer failed; its error is reported below.
                 let _ = blocks_tx.send((cid, block));

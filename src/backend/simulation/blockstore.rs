@@ -12,21 +12,24 @@
 //!   Every read is verified against the block's hash, so a torn or lost write after a power
 //!   failure (or an index entry that became durable before its data) is reported as a missing
 //!   block, never served as content. That is what lets `sync` run without stopping appends.
-//!   Durability has two levels: [`BlockStore::flush`] (index persisted; the data is already in
-//!   the OS, so acknowledged blocks survive a process crash or `kill -9`) and
+//!   The active segment is written around the page cache, through a staging buffer
+//!   ([`super::segment`]: why, and its invariants).
+//!   Durability has two levels: [`BlockStore::flush`] (staged data written, index persisted:
+//!   acknowledged blocks survive a process crash or `kill -9`) and
 //!   [`BlockStore::sync`] (segments `fdatasync`ed, then the index: survives power loss). The
 //!   backend calls one or the other before acknowledging a write, per [`SyncPolicy`].
 //!   Blocks are never deleted (there is no `repo gc` yet); reclaiming space would be a
 //!   compaction of segments.
 //! * [`MemoryStore`]: for `--isolation` and tests.
 
+use super::segment::Segment;
 use bytes::Bytes;
 use cid::Cid;
 use parking_lot::{Mutex, RwLock};
 use serde::{Deserialize, Serialize};
 use std::collections::HashMap;
-use std::fs::{self, File, OpenOptions};
-use std::io::{self, Write};
+use std::fs::{self, File};
+use std::io;
 use std::os::unix::fs::FileExt;
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
@@ -40,6 +43,13 @@ pub trait BlockStore: Send + Sync + 'static {
     fn size(&self, cid: &Cid) -> io::Result<Option<u64>>;
     /// Stores a block; storing an existing block is a cheap no-op.
     fn put(&self, cid: &Cid, data: &[u8]) -> io::Result<()>;
+    /// [`Self::put`] a block given in pieces (an importer's leaf, as received).
+    fn put_parts(&self, cid: &Cid, parts: &[Bytes]) -> io::Result<()> {
+        match parts {
+            [one] => self.put(cid, one),
+            many => self.put(cid, &many.concat()),
+        }
+    }
     /// Completed puts survive a crash of this process.
     fn flush(&self) -> io::Result<()>;
     /// Completed puts survive a crash of the machine.
@@ -106,17 +116,11 @@ impl Location {
     }
 }
 
-struct Active {
-    segment: u32,
-    file: File,
-    len: u64,
-}
-
 /// Append-only segments plus a sled index.
 pub struct PackStore {
     dir: PathBuf,
     index: sled::Db,
-    active: Mutex<Active>,
+    active: Mutex<Segment>,
     readers: RwLock<HashMap<u32, Arc<File>>>,
     /// Set by `flush` (an acknowledgement), cleared by `sync`.
     acknowledged_unsynced: AtomicBool,
@@ -154,13 +158,8 @@ impl PackStore {
         dir.join(format!("seg-{segment:06}.pack"))
     }
 
-    fn open_segment(dir: &Path, segment: u32) -> io::Result<Active> {
-        let file = OpenOptions::new()
-            .create(true)
-            .append(true)
-            .open(Self::segment_path(dir, segment))?;
-        let len = file.metadata()?.len();
-        Ok(Active { segment, file, len })
+    fn open_segment(dir: &Path, segment: u32) -> io::Result<Segment> {
+        Segment::open(&Self::segment_path(dir, segment), segment, true)
     }
 
     fn reader(&self, segment: u32) -> io::Result<Arc<File>> {
@@ -168,7 +167,7 @@ impl PackStore {
             return Ok(f.clone());
         }
         let f = Arc::new(File::open(Self::segment_path(&self.dir, segment))?);
-        let active = self.active.lock().segment;
+        let active = self.active.lock().number;
         let mut readers = self.readers.write();
         // one descriptor per GiB of blocks would grow without bound: keep a few open, and
         // reopen others on demand (a reader still using a closed-out one keeps its Arc)
@@ -177,6 +176,33 @@ impl PackStore {
         }
         readers.insert(segment, f.clone());
         Ok(f)
+    }
+
+    /// Appends the block made of `parts` (one after another, under one lock) and indexes it.
+    fn append(&self, cid: &Cid, parts: &[&[u8]]) -> io::Result<()> {
+        let key = cid.hash().to_bytes();
+        if self.index.contains_key(&key).map_err(to_io)? {
+            return Ok(());
+        }
+        let len: usize = parts.iter().map(|p| p.len()).sum();
+        let loc = {
+            let mut active = self.active.lock();
+            if active.len() >= SEGMENT_BYTES {
+                active.drain()?;
+                *active = Self::open_segment(&self.dir, active.number + 1)?;
+            }
+            let offset = active.len();
+            for part in parts {
+                active.append(part)?;
+            }
+            Location {
+                segment: active.number,
+                offset,
+                len: len as u32,
+            }
+        };
+        self.index.insert(key, &loc.encode()).map_err(to_io)?;
+        Ok(())
     }
 
     fn locate(&self, cid: &Cid) -> io::Result<Option<Location>> {
@@ -207,10 +233,19 @@ impl BlockStore for PackStore {
             return Ok(None);
         };
         let mut buf = vec![0u8; loc.len as usize];
-        match self
-            .reader(loc.segment)?
-            .read_exact_at(&mut buf, loc.offset)
-        {
+        let reader = self.reader(loc.segment)?;
+        let read = {
+            // bytes still staged by the active segment come from there, the rest from the file
+            let active = self.active.lock();
+            let on_disk = if active.number == loc.segment {
+                active.read_staged(loc.offset, &mut buf)
+            } else {
+                buf.len()
+            };
+            drop(active);
+            reader.read_exact_at(&mut buf[..on_disk], loc.offset)
+        };
+        match read {
             Ok(()) if verifies(cid, &buf) => Ok(Some(Bytes::from(buf))),
             // Lost or torn by a crash before its data reached the disk: absent, not corrupt.
             Ok(()) | Err(_) => {
@@ -229,29 +264,16 @@ impl BlockStore for PackStore {
     }
 
     fn put(&self, cid: &Cid, data: &[u8]) -> io::Result<()> {
-        let key = cid.hash().to_bytes();
-        if self.index.contains_key(&key).map_err(to_io)? {
-            return Ok(());
-        }
-        let loc = {
-            let mut active = self.active.lock();
-            if active.len >= SEGMENT_BYTES {
-                *active = Self::open_segment(&self.dir, active.segment + 1)?;
-            }
-            active.file.write_all(data)?;
-            let loc = Location {
-                segment: active.segment,
-                offset: active.len,
-                len: data.len() as u32,
-            };
-            active.len += data.len() as u64;
-            loc
-        };
-        self.index.insert(key, &loc.encode()).map_err(to_io)?;
-        Ok(())
+        self.append(cid, &[data])
+    }
+
+    fn put_parts(&self, cid: &Cid, parts: &[Bytes]) -> io::Result<()> {
+        let parts: Vec<&[u8]> = parts.iter().map(|p| &p[..]).collect();
+        self.append(cid, &parts)
     }
 
     fn flush(&self) -> io::Result<()> {
+        self.active.lock().drain()?;
         self.index.flush().map_err(to_io)?;
         self.acknowledged_unsynced.store(true, Ordering::Release);
         Ok(())
@@ -272,7 +294,11 @@ impl BlockStore for PackStore {
         // fdatasync a duplicate handle so appends continue meanwhile. Data written before this
         // point is durable once it returns; an index entry that races ahead of its data is
         // caught by the verification on read.
-        let file = self.active.lock().file.try_clone()?;
+        let file = {
+            let mut active = self.active.lock();
+            active.drain()?;
+            active.sync_handle()?
+        };
         file.sync_data()?;
         self.index.flush().map_err(to_io)?;
         Ok(())
@@ -359,6 +385,9 @@ impl BlockStore for Counted {
     }
     fn put(&self, cid: &Cid, data: &[u8]) -> io::Result<()> {
         self.inner.put(cid, data)
+    }
+    fn put_parts(&self, cid: &Cid, parts: &[Bytes]) -> io::Result<()> {
+        self.inner.put_parts(cid, parts)
     }
     fn flush(&self) -> io::Result<()> {
         self.inner.flush()

@@ -14,6 +14,7 @@ mod add;
 pub mod blockstore;
 pub mod ipns;
 pub mod pins;
+mod segment;
 
 use crate::backend::*;
 use crate::unixfs::reader::{self, BlockSource, ReadError};
