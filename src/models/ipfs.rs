@@ -7,6 +7,7 @@ use super::health::{HealthStatus, status_of};
 use super::memory::{DISK_INDEX_ENTRY_BYTES, METADATA_ROW_BYTES, MemoryReport, Part};
 use super::operations::OperationLog;
 use super::range::{self, ByteRange, RangePlan};
+pub use super::sniff::{ContentTypes, SNIFF_LEN, sniff_content_type};
 use super::stats::OperationStats;
 use crate::backend::{
     AddOptions, Added, Backend, BackendError, BackendHealth, ByteStream, ContentPath,
@@ -47,6 +48,8 @@ pub struct IpfsModel {
     pub prewarm: Mutex<PrewarmReport>,
     pub stats: OperationStats,
     pub operations: OperationLog,
+    /// Sniffed content types by CID.
+    pub content_types: ContentTypes,
     started: Instant,
     /// `None` when isolated in memory.
     data_dir: Option<PathBuf>,
@@ -61,9 +64,6 @@ pub struct PrewarmReport {
     pub failed: u64,
     pub seconds: f64,
 }
-
-/// Bytes of a file's head used to sniff its type (as Go's `DetectContentType`).
-pub const SNIFF_LEN: usize = 512;
 
 /// How to answer a read with an optional `Range`.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -106,6 +106,7 @@ impl IpfsModel {
             prewarm: Mutex::new(PrewarmReport::default()),
             stats: OperationStats::default(),
             operations: OperationLog::new(operations_capacity),
+            content_types: ContentTypes::default(),
             started: Instant::now(),
             data_dir,
         }
@@ -304,14 +305,13 @@ impl IpfsModel {
                 // a lone file is recorded with its content size and type, pinned with its
                 // root; other entries with their DAG size, pinned when they are a root
                 let (size, mime, pinned) = if lone_file && i == 0 {
-                    let mime = sniff_content_type(&head.lock());
+                    let mime = self.content_types.of(&cid, &head.lock());
                     (added.content_size, Some(mime), added.pinned)
                 } else {
                     let size = entry.size.parse().unwrap_or(0);
                     (size, None, added.pinned && added.roots.contains(&cid))
                 };
-                self.metadata
-                    .record_add(&cid, size, mime.as_deref(), pinned);
+                self.metadata.record_add(&cid, size, mime, pinned);
             }
         }
         Ok(added)
@@ -448,56 +448,9 @@ fn sniffed(input: ByteStream, head: Arc<Mutex<Vec<u8>>>) -> ByteStream {
         .boxed()
 }
 
-/// Content type from the first bytes of a file, like Go's `http.DetectContentType` that Kubo
-/// uses: magic numbers first, then text.
-pub fn sniff_content_type(head: &[u8]) -> String {
-    if let Some(kind) = infer::get(head) {
-        return kind.mime_type().to_string();
-    }
-    let text = head.trim_ascii_start();
-    let lower: Vec<u8> = text.iter().take(16).map(u8::to_ascii_lowercase).collect();
-    if lower.starts_with(b"<!doctype html") || lower.starts_with(b"<html") {
-        return "text/html; charset=utf-8".into();
-    }
-    if lower.starts_with(b"<?xml") {
-        return "text/xml; charset=utf-8".into();
-    }
-    // a whole JSON document inside the window (what `mimetype`, Kubo's sniffer, reports)
-    if head.len() < SNIFF_LEN
-        && matches!(text.first(), Some(b'{' | b'['))
-        && serde_json::from_slice::<serde::de::IgnoredAny>(head).is_ok()
-    {
-        return "application/json".into();
-    }
-    let valid_utf8 = match std::str::from_utf8(head) {
-        Ok(_) => true,
-        // a multi-byte character cut by the sniff window is still text
-        Err(e) => e.error_len().is_none(),
-    };
-    if valid_utf8 && !head.iter().any(|&b| b < 0x09 || (0x0e..0x20).contains(&b)) {
-        "text/plain; charset=utf-8".into()
-    } else {
-        "application/octet-stream".into()
-    }
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    #[test]
-    fn sniffs_common_types() {
-        assert_eq!(
-            sniff_content_type(b"hello world"),
-            "text/plain; charset=utf-8"
-        );
-        assert_eq!(sniff_content_type(b"\x89PNG\r\n\x1a\n0000"), "image/png");
-        assert!(sniff_content_type(b"<!DOCTYPE html><p>").starts_with("text/html"));
-        assert_eq!(
-            sniff_content_type(&[0, 1, 2, 3]),
-            "application/octet-stream"
-        );
-    }
 
     #[test]
     fn plans_ranges() {

@@ -9,6 +9,7 @@ pub mod ipfs;
 pub mod memory;
 pub mod operations;
 pub mod range;
+pub mod sniff;
 pub mod stats;
 pub mod tar;
 

@@ -74,7 +74,11 @@ impl OperationStats {
 
     pub fn record(&self, op: &str, failed: bool, bytes_in: u64, bytes_out: u64, took: Duration) {
         let mut ops = self.ops.lock();
-        let c = ops.entry(op.to_string()).or_default();
+        // the name is allocated once per operation, not once per request
+        let c = match ops.get_mut(op) {
+            Some(c) => c,
+            None => ops.entry(op.to_string()).or_default(),
+        };
         c.count += 1;
         c.errors += u64::from(failed);
         c.bytes_in += bytes_in;

@@ -11,7 +11,7 @@ use super::{Ctx, Result};
 use crate::backend::resolve::Walked;
 use crate::backend::{ByteStream, ContentPath};
 use crate::controllers::error::ApiError;
-use crate::models::ipfs::{OpenFile, SNIFF_LEN, sniff_content_type};
+use crate::models::ipfs::{OpenFile, SNIFF_LEN};
 use crate::models::range::{self, ByteRange, RangePlan};
 use crate::persistence::tiered::Tier;
 use actix_web::body::SizedStream;
@@ -140,18 +140,22 @@ pub async fn serve_named(
     let content_type = match by_name {
         Some(mime) if mime.type_() == "text" => format!("{mime}; charset=utf-8"),
         Some(mime) => mime.to_string(),
-        None => sniff(ctx, &source, file.size).await,
+        None => sniff(ctx, &source, &file.cid, file.size).await.to_string(),
     };
     model.record_read(&file, tier, Some(&content_type));
     res.insert_header((header::CONTENT_TYPE, content_type.clone()));
     respond(ctx, res, source, file.size, &content_type).await
 }
 
-/// The type of a file's first bytes; `application/octet-stream` if they cannot be read
-/// (a missing first block must not fail a range that does not need it).
-async fn sniff(ctx: &Ctx<'_>, source: &Source, size: u64) -> String {
+/// The type of a file's first bytes (remembered per CID); `application/octet-stream` if they
+/// cannot be read (a missing first block must not fail a range that does not need it).
+async fn sniff(ctx: &Ctx<'_>, source: &Source, cid: &Cid, size: u64) -> &'static str {
+    let types = &ctx.state.model.content_types;
+    if let Some(known) = types.known(cid) {
+        return known;
+    }
     if size == 0 {
-        return "text/plain; charset=utf-8".into();
+        return "text/plain; charset=utf-8";
     }
     let head = ByteRange {
         start: 0,
@@ -162,8 +166,8 @@ async fn sniff(ctx: &Ctx<'_>, source: &Source, size: u64) -> String {
         Ok::<_, ApiError>(parts.concat())
     };
     match read.await {
-        Ok(head) => sniff_content_type(&head),
-        Err(_) => "application/octet-stream".into(),
+        Ok(head) => types.of(cid, &head),
+        Err(_) => "application/octet-stream",
     }
 }
 
