@@ -99,9 +99,9 @@ async fn cat(
     // the client sent the CID in its canonical form (measured: 2% of a cached 4 KiB cat)
     let cid_text =
         canonical_text(&path, &file.cid).map_or_else(|| file.cid.to_string(), str::to_owned);
-    let etag = format!("\"{cid_text}\"");
+    let etag = ["\"", &cid_text, "\""].concat();
     let ipfs_path = if file.path.segments.is_empty() && file.path.root == file.cid {
-        format!("/ipfs/{cid_text}")
+        ["/ipfs/", &cid_text].concat()
     } else {
         file.path.to_string()
     };

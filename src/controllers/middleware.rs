@@ -61,7 +61,12 @@ pub async fn observe(
         .app_data::<web::Data<AppState>>()
         .cloned()
         .expect("AppState is registered");
-    let operation_id = uuid::Uuid::new_v4().to_string();
+    // encoded directly, not through `fmt` (`to_string`)
+    let operation_id = String::from(
+        uuid::Uuid::new_v4()
+            .hyphenated()
+            .encode_lower(&mut uuid::Uuid::encode_buffer()),
+    );
     let started = Instant::now();
     req.extensions_mut().insert(RequestMeta {
         operation_id: operation_id.clone(),
@@ -76,7 +81,7 @@ pub async fn observe(
             .unwrap_or_else(|| uuid::Uuid::new_v4().to_string())
     });
     let operation = operation_of(&req);
-    let method = req.method().to_string();
+    let method = req.method().as_str().to_owned();
     let path = req.path().to_string();
     let bytes_in = req
         .headers()
