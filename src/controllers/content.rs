@@ -146,7 +146,7 @@ async fn cat(
         ));
     }
     if let Some(data) = cached {
-        let content_type = model.content_types.of(&file.cid, &data);
+        let content_type = model.content_types.of(&file.cid, file.size, &data);
         model.record_read(&file, tier, Some(content_type));
         res.insert_header((header::CONTENT_TYPE, content_type));
         return Ok(res.body(data.slice(offset as usize..(offset + length) as usize)));
@@ -161,7 +161,7 @@ async fn cat(
         Some(known) => (known, None),
         None if offset == 0 => {
             let first = stream.try_next().await?.unwrap_or_default();
-            (types.of(&file.cid, &first), Some(first))
+            (types.of(&file.cid, file.size, &first), Some(first))
         }
         None => {
             let head: Vec<Bytes> = node
@@ -169,7 +169,7 @@ async fn cat(
                 .await?
                 .try_collect()
                 .await?;
-            (types.of(&file.cid, &head.concat()), None)
+            (types.of(&file.cid, file.size, &head.concat()), None)
         }
     };
     let body = futures_util::stream::iter(first.map(Ok::<_, BackendError>)).chain(stream);
@@ -231,7 +231,7 @@ pub async fn cat_json(
     let data = chunks.concat();
     // the head of the range read, which is the file's head only from offset 0
     let content_type = if offset == 0 {
-        state.model.content_types.of(&file.cid, &data)
+        state.model.content_types.of(&file.cid, file.size, &data)
     } else {
         sniff_content_type(&data[..data.len().min(SNIFF_LEN)])
     };

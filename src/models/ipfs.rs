@@ -305,7 +305,9 @@ impl IpfsModel {
                 // a lone file is recorded with its content size and type, pinned with its
                 // root; other entries with their DAG size, pinned when they are a root
                 let (size, mime, pinned) = if lone_file && i == 0 {
-                    let mime = self.content_types.of(&cid, &head.lock());
+                    let mime = self
+                        .content_types
+                        .of(&cid, added.content_size, &head.lock());
                     (added.content_size, Some(mime), added.pinned)
                 } else {
                     let size = entry.size.parse().unwrap_or(0);

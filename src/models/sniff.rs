@@ -60,14 +60,19 @@ impl ContentTypes {
         self.known.read().get(cid).copied()
     }
 
-    /// The type of the file `cid`, whose first bytes are `head` (at most [`SNIFF_LEN`] are
-    /// looked at).
-    pub fn of(&self, cid: &Cid, head: &[u8]) -> &'static str {
+    /// The type of the file `cid` of `size` bytes, whose first bytes are `head` (at most
+    /// [`SNIFF_LEN`] are looked at). Remembered only when `head` holds the whole sniff window
+    /// (all of a smaller file): a shorter head, such as the first chunk of a ranged read, is
+    /// sniffed for that answer alone and must not decide the type of every later one.
+    pub fn of(&self, cid: &Cid, size: u64, head: &[u8]) -> &'static str {
         if let Some(t) = self.known(cid) {
             return t;
         }
-        let t = sniff_content_type(&head[..head.len().min(SNIFF_LEN)]);
-        self.remember(cid, t);
+        let window = &head[..head.len().min(SNIFF_LEN)];
+        let t = sniff_content_type(window);
+        if window.len() as u64 >= size.min(SNIFF_LEN as u64) {
+            self.remember(cid, t);
+        }
         t
     }
 
@@ -103,8 +108,12 @@ mod tests {
         let types = ContentTypes::default();
         let cid = crate::unixfs::cid_of(cid::Version::V1, crate::unixfs::RAW, b"x");
         assert_eq!(types.known(&cid), None);
-        assert_eq!(types.of(&cid, b"\x89PNG\r\n\x1a\n0000"), "image/png");
-        // remembered: the bytes are not looked at again
-        assert_eq!(types.of(&cid, b"plain text"), "image/png");
+        let png = b"\x89PNG\r\n\x1a\n0000";
+        // a head shorter than the window of a larger file: sniffed, not remembered
+        assert_eq!(types.of(&cid, 4096, &png[..]), "image/png");
+        assert_eq!(types.known(&cid), None);
+        // the whole (small) file: remembered, the bytes are not looked at again
+        assert_eq!(types.of(&cid, png.len() as u64, &png[..]), "image/png");
+        assert_eq!(types.of(&cid, 10, b"plain text"), "image/png");
     }
 }

@@ -166,7 +166,7 @@ async fn sniff(ctx: &Ctx<'_>, source: &Source, cid: &Cid, size: u64) -> &'static
         Ok::<_, ApiError>(parts.concat())
     };
     match read.await {
-        Ok(head) => types.of(cid, &head),
+        Ok(head) => types.of(cid, size, &head),
         Err(_) => "application/octet-stream",
     }
 }
