@@ -63,15 +63,20 @@ impl Stage {
     }
 }
 
+/// How the segment is written.
+enum Mode {
+    /// `O_DIRECT`, through the stage; the next block goes at `stage.at + stage.filled`.
+    Direct(Stage),
+    /// Through the page cache (appending); the next block goes at `len`.
+    Buffered { len: u64 },
+}
+
 /// The segment blocks are appended to.
 pub struct Segment {
     pub number: u32,
     path: PathBuf,
     file: File,
-    /// Where the next block goes, when buffered.
-    len: u64,
-    /// `Some` while writing with `O_DIRECT`.
-    stage: Option<Stage>,
+    mode: Mode,
 }
 
 fn round_up(n: u64) -> u64 {
@@ -92,13 +97,12 @@ impl Segment {
                 Ok(file) => {
                     // A segment written before (buffered, or by an older version) may end
                     // mid-unit: start at the next aligned offset, leaving the gap unused.
-                    let len = round_up(file.metadata()?.len());
+                    let at = round_up(file.metadata()?.len());
                     return Ok(Self {
                         number,
                         path: path.to_path_buf(),
                         file,
-                        len,
-                        stage: Some(Stage::new(len)),
+                        mode: Mode::Direct(Stage::new(at)),
                     });
                 }
                 Err(e) if e.raw_os_error() == Some(rustix::io::Errno::INVAL.raw_os_error()) => {}
@@ -111,22 +115,21 @@ impl Segment {
             number,
             path: path.to_path_buf(),
             file,
-            len,
-            stage: None,
+            mode: Mode::Buffered { len },
         })
     }
 
     /// Whether blocks go around the page cache.
     #[cfg(test)]
     pub fn is_direct(&self) -> bool {
-        self.stage.is_some()
+        matches!(self.mode, Mode::Direct(_))
     }
 
     /// Where the next block goes.
     pub fn len(&self) -> u64 {
-        match &self.stage {
-            Some(stage) => stage.at + stage.filled as u64,
-            None => self.len,
+        match &self.mode {
+            Mode::Direct(stage) => stage.at + stage.filled as u64,
+            Mode::Buffered { len } => *len,
         }
     }
 
@@ -134,7 +137,10 @@ impl Segment {
     pub fn append(&mut self, data: &[u8]) -> io::Result<u64> {
         let offset = self.len();
         let mut rest = data;
-        while let Some(stage) = self.stage.as_mut().filter(|_| !rest.is_empty()) {
+        while let Mode::Direct(stage) = &mut self.mode {
+            if rest.is_empty() {
+                break;
+            }
             let take = (STAGE_BYTES - stage.filled).min(rest.len());
             let filled = stage.filled;
             stage.buf_mut()[filled..filled + take].copy_from_slice(&rest[..take]);
@@ -144,10 +150,10 @@ impl Segment {
                 self.write_stage()?;
             }
         }
-        if self.stage.is_none() {
+        if let Mode::Buffered { len } = &mut self.mode {
             // buffered from the start, or fallen back to it within this block
             self.file.write_all(rest)?;
-            self.len += rest.len() as u64;
+            *len += rest.len() as u64;
         }
         Ok(offset)
     }
@@ -155,14 +161,14 @@ impl Segment {
     /// Writes what is staged (the partial tail padded to a unit); the next block starts at
     /// the next aligned offset.
     pub fn drain(&mut self) -> io::Result<()> {
-        if self.stage.as_ref().is_some_and(|s| s.filled > 0) {
+        if matches!(&self.mode, Mode::Direct(stage) if stage.filled > 0) {
             self.write_stage()?;
         }
         Ok(())
     }
 
     fn write_stage(&mut self) -> io::Result<()> {
-        let Some(stage) = self.stage.as_mut() else {
+        let Mode::Direct(stage) = &mut self.mode else {
             return Ok(());
         };
         let units = round_up(stage.filled as u64) as usize;
@@ -177,12 +183,18 @@ impl Segment {
             // Accepted at open but refused on write (alignment rules stricter than ours):
             // finish these bytes, and the segment, through the page cache.
             Err(e) if e.raw_os_error() == Some(rustix::io::Errno::INVAL.raw_os_error()) => {
-                let stage = self.stage.take().expect("matched above");
+                let Mode::Direct(stage) =
+                    std::mem::replace(&mut self.mode, Mode::Buffered { len: 0 })
+                else {
+                    unreachable!("matched above");
+                };
                 let mut buffered = Self::open(&self.path, self.number, false)?;
                 // appending (O_APPEND ignores offsets): the file ends where the stage starts
                 buffered.file.set_len(stage.at)?;
                 buffered.file.write_all(&stage.buf()[..filled])?;
-                buffered.len = stage.at + filled as u64;
+                buffered.mode = Mode::Buffered {
+                    len: stage.at + filled as u64,
+                };
                 *self = buffered;
                 Ok(())
             }
@@ -193,7 +205,7 @@ impl Segment {
     /// The bytes of `[offset, offset + out.len())` that are still staged, copied to the end of
     /// `out`; returns how many leading bytes of `out` must be read from the file instead.
     pub fn read_staged(&self, offset: u64, out: &mut [u8]) -> usize {
-        let Some(stage) = &self.stage else {
+        let Mode::Direct(stage) = &self.mode else {
             return out.len();
         };
         let end = offset + out.len() as u64;
