@@ -34,17 +34,22 @@ pub fn not_modified(req: &HttpRequest, etag: &str) -> bool {
 
 /// The headers of every answer made of content addressed by CID (the gateway's too): an
 /// ETag, how long it may be cached (`IMMUTABLE` for content), its `X-Ipfs-Path`; marked as
-/// stored bytes, so never re-encoded.
+/// stored bytes, so never re-encoded. Names and the cache policy are static: nothing to parse
+/// or lower-case per response (measured: 2% of a cached 4 KiB cat).
 pub fn immutable_headers(
     res: &mut HttpResponseBuilder,
     etag: &str,
-    cache_control: &str,
+    cache_control: &'static str,
     ipfs_path: &str,
 ) {
+    use header::{HeaderName, HeaderValue};
     super::compress::stored(res)
-        .insert_header((header::ETAG, etag.to_string()))
-        .insert_header((header::CACHE_CONTROL, cache_control.to_string()))
-        .insert_header(("X-Ipfs-Path", ipfs_path.to_string()));
+        .insert_header((header::ETAG, etag.to_owned()))
+        .insert_header((
+            header::CACHE_CONTROL,
+            HeaderValue::from_static(cache_control),
+        ))
+        .insert_header((HeaderName::from_static("x-ipfs-path"), ipfs_path.to_owned()));
 }
 
 /// Headers shared by every content response; `tier` says where the bytes came from.
@@ -56,7 +61,6 @@ pub fn content_headers(res: &mut HttpResponseBuilder, etag: &str, ipfs_path: &st
     };
     use header::{HeaderName, HeaderValue};
     immutable_headers(res, etag, IMMUTABLE, ipfs_path);
-    // static names and values: nothing to parse or validate per response
     res.insert_header((
         HeaderName::from_static("x-cache-hit"),
         HeaderValue::from_static(hit),
@@ -70,11 +74,7 @@ pub fn content_headers(res: &mut HttpResponseBuilder, etag: &str, ipfs_path: &st
 
 /// `GET|HEAD ipfs/cat/<cid>[/path]` and `ipfs/get/...`, mounted under a static prefix: the rest
 /// of the URL is the content path.
-pub async fn cat_tail(
-    req: HttpRequest,
-    query: web::Query<HashMap<String, String>>,
-    state: web::Data<AppState>,
-) -> Result<HttpResponse> {
+pub async fn cat_tail(req: HttpRequest, state: web::Data<AppState>) -> Result<HttpResponse> {
     super::request::require_get_or_head(&req)?;
     let path = req
         .match_info()
@@ -84,7 +84,14 @@ pub async fn cat_tail(
     if path.is_empty() {
         return Err(crate::backend::BackendError::InvalidInput("missing CID".into()).into());
     }
-    cat(req, path, query.into_inner(), state).await
+    // parsed only when there is one: the extractor builds its map for every request
+    let query = match req.query_string() {
+        "" => HashMap::new(),
+        q => web::Query::<HashMap<String, String>>::from_query(q)
+            .map_err(ApiError::invalid_query)?
+            .into_inner(),
+    };
+    cat(req, path, query, state).await
 }
 
 async fn cat(

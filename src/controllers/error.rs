@@ -25,6 +25,10 @@ impl ApiError {
     pub fn bad_request(message: impl Into<String>) -> Self {
         Self::new(StatusCode::BAD_REQUEST, "invalid_argument", message)
     }
+    /// A query string that does not decode (the extractor's and a handler's own parse alike).
+    pub fn invalid_query(e: impl std::fmt::Display) -> Self {
+        Self::bad_request(format!("invalid query string: {e}"))
+    }
     pub fn missing_field(field: &str) -> Self {
         Self::new(
             StatusCode::UNPROCESSABLE_ENTITY,

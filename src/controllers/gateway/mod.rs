@@ -59,7 +59,13 @@ impl Ctx<'_> {
         self.headers(res, etag, IMMUTABLE, nodes);
     }
 
-    pub fn headers(&self, res: &mut HttpResponseBuilder, etag: &str, cache: &str, nodes: &[Cid]) {
+    pub fn headers(
+        &self,
+        res: &mut HttpResponseBuilder,
+        etag: &str,
+        cache: &'static str,
+        nodes: &[Cid],
+    ) {
         super::content::immutable_headers(res, etag, cache, &self.x_ipfs_path);
         res.insert_header(("X-Ipfs-Roots", roots(nodes)));
     }
