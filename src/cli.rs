@@ -1,6 +1,7 @@
 //! The command line: `ipfs-mcp serve [--host --port --debug --isolation --data-dir --backend
 //! --kubo-url --config]` (flags are the last configuration layer, see [`crate::config`]) and
-//! `ipfs-mcp bench [--only --sizes --rows --seconds --dir --json]`.
+//! `ipfs-mcp bench [--only --sizes --rows --seconds --dir --json]` and `ipfs-mcp keys
+//! create|list|revoke` (the API keys in the data dir).
 
 use crate::backend::BackendKind;
 use crate::config::{CliOverrides, Settings};
@@ -25,6 +26,53 @@ pub enum Command {
     Serve(ServeArgs),
     /// Benchmark the cache tiers on this machine against the raw crates under them.
     Bench(BenchArgs),
+    /// Manage the API keys in the data dir (a running server picks changes up within a second).
+    #[command(subcommand)]
+    Keys(KeysCommand),
+}
+
+#[derive(Debug, Subcommand)]
+pub enum KeysCommand {
+    /// Create a key and print it (once: only its hash is kept).
+    Create {
+        #[arg(long)]
+        name: String,
+        /// Comma-separated: read, write, pin, admin.
+        #[arg(long)]
+        scopes: String,
+        /// Its own rate, e.g. 600/min [default: auth.default_rate].
+        #[arg(long)]
+        rate: Option<String>,
+        #[arg(long)]
+        burst: Option<u32>,
+        /// Lifetime, e.g. 30d.
+        #[arg(long)]
+        expires: Option<String>,
+        #[command(flatten)]
+        at: KeysAt,
+    },
+    /// List the keys (never their secrets).
+    List {
+        #[command(flatten)]
+        at: KeysAt,
+    },
+    /// Revoke a key by id; its tokens stop working too.
+    Revoke {
+        id: String,
+        #[command(flatten)]
+        at: KeysAt,
+    },
+}
+
+/// Where the keys live.
+#[derive(Debug, clap::Args)]
+pub struct KeysAt {
+    /// Data directory [default: the one `serve` uses].
+    #[arg(long)]
+    pub data_dir: Option<PathBuf>,
+    /// Config file (for its data dir and auth settings).
+    #[arg(long)]
+    pub config: Option<PathBuf>,
 }
 
 #[derive(Debug, clap::Args)]
@@ -108,6 +156,90 @@ fn bench(args: BenchArgs) -> i32 {
     0
 }
 
+fn keys(cmd: KeysCommand) -> i32 {
+    use crate::models::auth::AuthModel;
+    use crate::models::auth::keys::NewKey;
+    use crate::models::auth::scope::{Rate, Scopes};
+    let at = match &cmd {
+        KeysCommand::Create { at, .. }
+        | KeysCommand::List { at }
+        | KeysCommand::Revoke { at, .. } => at,
+    };
+    let overrides = CliOverrides {
+        data_dir: at.data_dir.clone(),
+        ..Default::default()
+    };
+    let result = Settings::load(at.config.as_deref(), &overrides)
+        .map_err(|e| e.to_string())
+        .and_then(|s| {
+            let dir = s.data_dir();
+            std::fs::create_dir_all(&dir).map_err(|e| format!("{}: {e}", dir.display()))?;
+            AuthModel::open(s.auth, Some(&dir)).map_err(|e| e.to_string())
+        });
+    let auth = match result {
+        Ok(a) => a,
+        Err(e) => {
+            eprintln!("ipfs-mcp: {e}");
+            return 2;
+        }
+    };
+    let outcome = match cmd {
+        KeysCommand::Create {
+            name,
+            scopes,
+            rate,
+            burst,
+            expires,
+            ..
+        } => (|| {
+            let new = NewKey {
+                name,
+                scopes: Scopes::parse(&scopes)?,
+                rate: rate.as_deref().map(Rate::parse).transpose()?,
+                burst,
+                expires_in: expires
+                    .as_deref()
+                    .map(humantime::parse_duration)
+                    .transpose()
+                    .map_err(|e| format!("--expires: {e}"))?,
+            };
+            let (record, key) = auth.create_key(new).map_err(|e| e.to_string())?;
+            println!("{key}");
+            eprintln!(
+                "created key {} ({}) with scopes {}; it is shown only now",
+                record.id, record.name, record.scopes
+            );
+            Ok(())
+        })(),
+        KeysCommand::List { .. } => {
+            for k in auth.keys.list() {
+                let state = match (k.revoked_ms, k.expires_ms) {
+                    (Some(_), _) => "revoked",
+                    (None, Some(e)) if e <= crate::persistence::metadata::now_ms() => "expired",
+                    _ => "active",
+                };
+                let rate = k
+                    .rate
+                    .map(|r| r.to_string())
+                    .unwrap_or_else(|| "default".into());
+                println!("{}\t{}\t{}\t{}\t{}", k.id, k.name, k.scopes, rate, state);
+            }
+            Ok(())
+        }
+        KeysCommand::Revoke { id, .. } => auth
+            .revoke_key(&id)
+            .map(|k| eprintln!("revoked key {} ({})", k.id, k.name))
+            .map_err(|e| e.to_string()),
+    };
+    match outcome {
+        Ok(()) => 0,
+        Err(e) => {
+            eprintln!("ipfs-mcp: {e}");
+            1
+        }
+    }
+}
+
 #[derive(Debug, Clone, Copy, ValueEnum)]
 pub enum BackendArg {
     Simulation,
@@ -140,6 +272,9 @@ pub struct ServeArgs {
     /// Config file (TOML, or YAML by extension).
     #[arg(long)]
     pub config: Option<PathBuf>,
+    /// Serve a non-loopback address with authentication off (refused without this).
+    #[arg(long)]
+    pub allow_unauthenticated: bool,
 }
 
 impl ServeArgs {
@@ -155,6 +290,7 @@ impl ServeArgs {
                 BackendArg::Kubo => BackendKind::Kubo,
             }),
             kubo_url: self.kubo_url.clone(),
+            allow_unauthenticated: self.allow_unauthenticated,
         }
     }
 }
@@ -163,6 +299,7 @@ impl ServeArgs {
 pub async fn run(cli: Cli) -> i32 {
     match cli.command {
         Command::Bench(args) => bench(args),
+        Command::Keys(cmd) => keys(cmd),
         Command::Serve(args) => {
             let settings = match Settings::load(args.config.as_deref(), &args.overrides()) {
                 Ok(s) => s,

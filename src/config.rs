@@ -18,6 +18,8 @@ pub struct Settings {
     pub cache: CacheSettings,
     /// The Parquet CID metadata cache and its heat scores.
     pub metadata: crate::persistence::metadata::MetadataOptions,
+    /// API keys, tokens, scopes, default rates.
+    pub auth: crate::models::auth::AuthOptions,
 }
 
 /// The cache tiers in front of the backend.
@@ -57,6 +59,8 @@ pub struct ServerSettings {
     pub workers: Option<usize>,
     /// How many recent requests `/operations` keeps.
     pub operations_capacity: usize,
+    /// Serve a non-loopback address with `auth.enabled = false` (refused otherwise).
+    pub allow_unauthenticated: bool,
 }
 
 impl Default for ServerSettings {
@@ -69,6 +73,7 @@ impl Default for ServerSettings {
             data_dir: None,
             workers: None,
             operations_capacity: 1000,
+            allow_unauthenticated: false,
         }
     }
 }
@@ -124,6 +129,7 @@ pub struct CliOverrides {
     pub data_dir: Option<PathBuf>,
     pub backend: Option<BackendKind>,
     pub kubo_url: Option<String>,
+    pub allow_unauthenticated: bool,
 }
 
 #[derive(Debug, thiserror::Error)]
@@ -167,6 +173,9 @@ impl Settings {
         }
         if let Some(url) = &cli.kubo_url {
             figment = figment.merge(("backend.kubo.url", url));
+        }
+        if cli.allow_unauthenticated {
+            figment = figment.merge(("server.allow_unauthenticated", true));
         }
         figment.extract().map_err(|e| ConfigError(e.to_string()))
     }

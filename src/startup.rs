@@ -6,6 +6,8 @@ use crate::backend::{Backend, BackendError, BackendKind, simulation::SimulationB
 use crate::config::Settings;
 use crate::controllers::{self as c, AppState, error::json_error};
 use crate::models::IpfsModel;
+use crate::models::auth::scope::{Access, Scope};
+use crate::models::auth::{AuthError, AuthModel};
 use crate::persistence::metadata::{FlusherHandle, MetadataStore};
 use crate::persistence::migrations::{self, MigrationError};
 use crate::persistence::{
@@ -39,6 +41,13 @@ pub enum StartupError {
     Cache(String),
     #[error(transparent)]
     Layout(#[from] MigrationError),
+    #[error("cannot open the credentials: {0}")]
+    Auth(#[from] AuthError),
+    #[error(
+        "refusing to serve {0} without authentication: set auth.enabled = true, or pass \
+         --allow-unauthenticated to accept requests from anyone who can reach it"
+    )]
+    Unauthenticated(String),
 }
 
 pub struct Application {
@@ -107,6 +116,8 @@ impl Application {
             )
             .map_err(|e| StartupError::Cache(e.to_string()))?,
         );
+        refuse_open_unauthenticated(&settings)?;
+        let auth = Arc::new(AuthModel::open(settings.auth.clone(), data_dir.as_deref())?);
         let flusher = data_dir.is_some().then(|| metadata.start_flusher());
         let cache = build_cache(&settings, data_dir.as_deref(), &metadata)?;
         let model = Arc::new(IpfsModel::new(
@@ -133,7 +144,7 @@ impl Application {
             %addr, port, backend = settings.backend.kind.as_str(),
             data_dir = ?data_dir, isolation = settings.server.isolation, "ipfs-mcp listening"
         );
-        let server = run(listener, model.clone(), settings)?;
+        let server = run(listener, model.clone(), auth, settings)?;
         Ok(Self {
             port,
             server,
@@ -218,14 +229,32 @@ fn build_cache(
     Ok(TieredStore::new(memory, disk, c.max_object_bytes).with_observer(metadata.clone()))
 }
 
+/// Auth off is for loopback: anyone who can reach any other address could add, pin and clear.
+fn refuse_open_unauthenticated(settings: &Settings) -> Result<(), StartupError> {
+    let host = settings.server.host.trim_matches(['[', ']']);
+    let loopback = host.eq_ignore_ascii_case("localhost")
+        || host
+            .parse::<std::net::IpAddr>()
+            .is_ok_and(|ip| ip.is_loopback());
+    if loopback || settings.auth.enabled || settings.server.allow_unauthenticated {
+        return Ok(());
+    }
+    Err(StartupError::Unauthenticated(host.to_string()))
+}
+
 fn run(
     listener: TcpListener,
     model: Arc<IpfsModel>,
+    auth: Arc<AuthModel>,
     settings: Settings,
 ) -> Result<Server, StartupError> {
     let workers = settings.server.workers;
     let json_limit = settings.limits.max_json_bytes;
-    let state = web::Data::new(AppState { model, settings });
+    let state = web::Data::new(AppState {
+        model,
+        auth,
+        settings,
+    });
     let mut server = HttpServer::new(move || {
         App::new()
             .app_data(state.clone())
@@ -239,6 +268,7 @@ fn run(
                 web::QueryConfig::default()
                     .error_handler(|e, _| c::error::ApiError::invalid_query(e).into()),
             )
+            .wrap(from_fn(c::authn::guard))
             .wrap(from_fn(c::middleware::observe))
             .wrap(from_fn(c::compress::generated_only))
             .configure(routes)
@@ -255,6 +285,65 @@ fn run(
         })?
         .run();
     Ok(server)
+}
+
+/// What each route asks of a caller when `auth.enabled`: the longest prefix that matches whole
+/// path segments wins. A path not listed needs `admin`, so a route added here without an entry
+/// is closed, not open.
+pub const ACCESS: &[(&str, Access)] = &{
+    use Access::{Authenticated, Gateway, Public, Scoped};
+    use Scope::{Admin, Pin, Read, Write};
+    [
+        ("/api/v0/health", Public),
+        ("/api/v0/mcp/health", Public),
+        ("/ipfs", Gateway),
+        ("/ipns", Gateway),
+        ("/api/v0/mcp/auth/token", Authenticated),
+        ("/api/v0/mcp/auth/revoke", Authenticated),
+        ("/api/v0/mcp/auth/keys", Scoped(Admin)),
+        ("/api/v0/mcp/debug", Scoped(Admin)),
+        ("/api/v0/mcp/operations", Scoped(Admin)),
+        ("/api/v0/mcp/cache/clear", Scoped(Admin)),
+        ("/api/v0/mcp/cache/stats", Scoped(Read)),
+        ("/api/v0/mcp/cache/metadata", Scoped(Read)),
+        ("/api/v0/mcp/stream/media", Scoped(Read)),
+        ("/api/v0/mcp/stream/to-ipfs", Scoped(Write)),
+        ("/api/v0/mcp/ipfs/cat", Scoped(Read)),
+        ("/api/v0/mcp/ipfs/get", Scoped(Read)),
+        ("/api/v0/mcp/ipfs/block/get", Scoped(Read)),
+        ("/api/v0/mcp/ipfs/block/stat", Scoped(Read)),
+        ("/api/v0/mcp/ipfs/dag/get", Scoped(Read)),
+        ("/api/v0/mcp/ipfs/dag/resolve", Scoped(Read)),
+        ("/api/v0/mcp/ipfs/dag/export", Scoped(Read)),
+        ("/api/v0/mcp/ipfs/name/resolve", Scoped(Read)),
+        ("/api/v0/mcp/ipfs/routing/get", Scoped(Read)),
+        ("/api/v0/mcp/ipfs/dht", Scoped(Read)),
+        ("/api/v0/mcp/ipfs/id", Scoped(Read)),
+        ("/api/v0/mcp/ipfs/version", Scoped(Read)),
+        ("/api/v0/mcp/ipfs/stats", Scoped(Read)),
+        ("/api/v0/mcp/ipfs/pin/ls", Scoped(Read)),
+        ("/api/v0/mcp/ipfs/pins", Scoped(Read)),
+        ("/api/v0/mcp/ipfs/add", Scoped(Write)),
+        ("/api/v0/mcp/ipfs/block/put", Scoped(Write)),
+        ("/api/v0/mcp/ipfs/dag/put", Scoped(Write)),
+        ("/api/v0/mcp/ipfs/dag/import", Scoped(Write)),
+        ("/api/v0/mcp/ipfs/name/publish", Scoped(Write)),
+        ("/api/v0/mcp/ipfs/routing/put", Scoped(Write)),
+        ("/api/v0/mcp/ipfs/pin", Scoped(Pin)),
+        ("/api/v0/mcp/ipfs/unpin", Scoped(Pin)),
+    ]
+};
+
+/// The access `path` needs (see [`ACCESS`]).
+pub fn access_of(path: &str) -> Access {
+    ACCESS
+        .iter()
+        .filter(|(prefix, _)| {
+            path.strip_prefix(prefix)
+                .is_some_and(|rest| rest.is_empty() || rest.starts_with('/'))
+        })
+        .max_by_key(|(prefix, _)| prefix.len())
+        .map_or(Access::Scoped(Scope::Admin), |(_, access)| *access)
 }
 
 /// The route table: every URL the service answers.
@@ -282,6 +371,15 @@ pub fn routes(cfg: &mut web::ServiceConfig) {
     cfg.service(
         web::scope("/api/v0/mcp")
             .route("/health", web::get().to(c::system::health))
+            .route("/auth/token", web::post().to(c::auth::token))
+            .route("/auth/revoke", web::post().to(c::auth::revoke))
+            .route("/auth/keys", web::get().to(c::auth::list_keys))
+            .route("/auth/keys", web::post().to(c::auth::create_key))
+            .route("/auth/keys/{id}", web::delete().to(c::auth::revoke_key))
+            .route(
+                "/auth/keys/{id}/revoke",
+                web::post().to(c::auth::revoke_key),
+            )
             .route("/debug", web::get().to(c::system::debug))
             .route("/operations", web::get().to(c::system::operations))
             .route("/cache/stats", web::get().to(c::cache::stats))

@@ -2,6 +2,7 @@
 //! `{success:false, error, error_type, operation_id}` (and `error_id` for 500s, also logged).
 
 use crate::backend::BackendError;
+use crate::models::auth::AuthError;
 use actix_web::http::StatusCode;
 use actix_web::{HttpResponse, ResponseError};
 use serde_json::json;
@@ -68,7 +69,15 @@ impl ApiError {
             tracing::error!(error_id, operation_id, error = %self.message, "internal error");
             body["error_id"] = error_id.into();
         }
-        HttpResponse::build(self.status).json(body)
+        let mut res = HttpResponse::build(self.status);
+        if self.status == StatusCode::UNAUTHORIZED {
+            // RFC 9110 §11.6.1: a 401 names the scheme it wants
+            res.insert_header((
+                actix_web::http::header::WWW_AUTHENTICATE,
+                r#"Bearer realm="ipfs-mcp""#,
+            ));
+        }
+        res.json(body)
     }
 }
 
@@ -103,6 +112,26 @@ impl From<BackendError> for ApiError {
             }
         };
         Self::new(status, e.kind(), e.to_string())
+    }
+}
+
+impl From<AuthError> for ApiError {
+    fn from(e: AuthError) -> Self {
+        let (status, kind) = match &e {
+            AuthError::Missing => (StatusCode::UNAUTHORIZED, "unauthenticated"),
+            AuthError::Malformed(_) | AuthError::Unknown => {
+                (StatusCode::UNAUTHORIZED, "invalid_credentials")
+            }
+            AuthError::Expired(_) => (StatusCode::UNAUTHORIZED, "credentials_expired"),
+            AuthError::Revoked(_) => (StatusCode::UNAUTHORIZED, "credentials_revoked"),
+            AuthError::Forbidden(_) => (StatusCode::FORBIDDEN, "insufficient_scope"),
+            AuthError::NoSuchKey => (StatusCode::NOT_FOUND, "not_found"),
+            AuthError::Invalid(_) => (StatusCode::BAD_REQUEST, "invalid_argument"),
+            AuthError::Storage(_) | AuthError::Internal(_) => {
+                (StatusCode::INTERNAL_SERVER_ERROR, "internal_error")
+            }
+        };
+        Self::new(status, kind, e.to_string())
     }
 }
 

@@ -7,6 +7,8 @@
 //! * Content is streamed in both directions; nothing here holds a whole upload or file.
 
 pub mod add;
+pub mod auth;
+pub mod authn;
 pub mod block;
 pub mod cache;
 pub mod compress;
@@ -31,6 +33,7 @@ use std::sync::Arc;
 /// Shared by every handler.
 pub struct AppState {
     pub model: Arc<IpfsModel>,
+    pub auth: Arc<crate::models::auth::AuthModel>,
     pub settings: Settings,
 }
 

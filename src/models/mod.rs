@@ -1,8 +1,10 @@
 //! Models: the service's logic, between controllers (HTTP) and the backend (IPFS node).
 //!
 //! Invariant: models know nothing of HTTP; they take and return plain Rust types and
-//! [`crate::backend::BackendError`]. Controllers are the only callers.
+//! [`crate::backend::BackendError`] (or their own error enum, as `auth`). Controllers are the
+//! only callers.
 
+pub mod auth;
 pub mod car;
 pub mod health;
 pub mod ipfs;

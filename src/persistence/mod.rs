@@ -23,7 +23,9 @@
 //! every read and would otherwise have to be re-sorted on every read).
 //! * [`metadata`]: the Parquet CID metadata cache with heat scores.
 //! * [`migrations`]: the data dir's layout version, and upgrades from older ones.
+//! * [`credentials`]: the files behind authentication (hashed keys, revocations, audit).
 
+pub mod credentials;
 pub mod disk;
 pub mod memory;
 pub mod metadata;

@@ -5,6 +5,7 @@ mod common;
 
 mod add;
 mod add_tree;
+mod auth;
 mod cache;
 mod car;
 mod conformance;

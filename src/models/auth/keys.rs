@@ -1,0 +1,229 @@
+//! API keys: created with their scopes, optional rate and expiry; stored hashed
+//! (`persistence::credentials`), compared in constant time, listed and revoked.
+//!
+//! A key reads `imcp_<id>_<secret>`: the id (12 hex digits) finds the record without hashing
+//! against every key, the secret (256 random bits, base64url) is what is checked. The id is
+//! not secret: it names the key in listings, tokens (`sub`) and the audit log.
+
+use super::AuthError;
+use super::scope::{Rate, Scopes};
+use crate::persistence::credentials::JsonFile;
+use base64::Engine;
+use parking_lot::RwLock;
+use serde::{Deserialize, Serialize};
+use sha2::{Digest, Sha256};
+use std::collections::BTreeMap;
+use std::time::{Duration, Instant, SystemTime};
+use subtle::ConstantTimeEq;
+
+pub const KEY_PREFIX: &str = "imcp_";
+
+/// A stored key: everything but its secret.
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
+pub struct KeyRecord {
+    pub id: String,
+    pub name: String,
+    pub scopes: Scopes,
+    /// Its own request rate (else the configured default).
+    pub rate: Option<Rate>,
+    pub burst: Option<u32>,
+    pub created_ms: i64,
+    pub expires_ms: Option<i64>,
+    pub revoked_ms: Option<i64>,
+    /// Hex SHA-256 of the whole key string.
+    pub secret_sha256: String,
+}
+
+impl KeyRecord {
+    /// Whether the key may be used at `now_ms`.
+    pub fn check_usable(&self, now_ms: i64) -> Result<(), AuthError> {
+        if self.revoked_ms.is_some() {
+            return Err(AuthError::Revoked("API key"));
+        }
+        if self.expires_ms.is_some_and(|e| e <= now_ms) {
+            return Err(AuthError::Expired("API key"));
+        }
+        Ok(())
+    }
+}
+
+/// What `create` asks for.
+#[derive(Debug, Clone, Deserialize)]
+pub struct NewKey {
+    pub name: String,
+    pub scopes: Scopes,
+    #[serde(default)]
+    pub rate: Option<Rate>,
+    #[serde(default)]
+    pub burst: Option<u32>,
+    /// Lifetime, e.g. `30d` (humantime).
+    #[serde(default, with = "humantime_serde_opt")]
+    pub expires_in: Option<Duration>,
+}
+
+mod humantime_serde_opt {
+    use serde::{Deserialize, Deserializer};
+    use std::time::Duration;
+    pub fn deserialize<'de, D: Deserializer<'de>>(d: D) -> Result<Option<Duration>, D::Error> {
+        Option::<String>::deserialize(d)?
+            .map(|s| humantime::parse_duration(&s).map_err(serde::de::Error::custom))
+            .transpose()
+    }
+}
+
+fn hash_hex(key: &str) -> String {
+    Sha256::digest(key.as_bytes())
+        .iter()
+        .map(|b| format!("{b:02x}"))
+        .collect()
+}
+
+/// How often a running server looks at the key file for changes made by the CLI.
+const RECHECK: Duration = Duration::from_secs(1);
+
+struct State {
+    by_id: BTreeMap<String, KeyRecord>,
+    modified: Option<SystemTime>,
+    checked: Instant,
+}
+
+/// The keys, in memory and (with a data dir) in `keys.json`.
+pub struct KeyRing {
+    file: Option<JsonFile>,
+    state: RwLock<State>,
+}
+
+impl KeyRing {
+    pub fn open(file: Option<JsonFile>) -> Result<Self, AuthError> {
+        let (by_id, modified) = match &file {
+            Some(f) => (Self::read(f)?, f.modified()),
+            None => Default::default(),
+        };
+        Ok(Self {
+            file,
+            state: RwLock::new(State {
+                by_id,
+                modified,
+                checked: Instant::now(),
+            }),
+        })
+    }
+
+    fn read(file: &JsonFile) -> Result<BTreeMap<String, KeyRecord>, AuthError> {
+        let keys: Vec<KeyRecord> = file.load()?.unwrap_or_default();
+        Ok(keys.into_iter().map(|k| (k.id.clone(), k)).collect())
+    }
+
+    /// Re-reads the file if it changed since we last looked (at most once per `RECHECK`).
+    fn refresh(&self) {
+        let Some(file) = &self.file else { return };
+        if self.state.read().checked.elapsed() < RECHECK {
+            return;
+        }
+        let mut state = self.state.write();
+        state.checked = Instant::now();
+        let modified = file.modified();
+        if modified != state.modified {
+            match Self::read(file) {
+                Ok(by_id) => {
+                    state.by_id = by_id;
+                    state.modified = modified;
+                }
+                // keep the keys we have: a half-edited file must not lock everyone out
+                Err(e) => tracing::warn!(error = %e, "cannot reload the API keys"),
+            }
+        }
+    }
+
+    /// The record of a presented key, if the secret matches (constant-time).
+    pub fn verify(&self, presented: &str) -> Result<KeyRecord, AuthError> {
+        let id = presented
+            .strip_prefix(KEY_PREFIX)
+            .and_then(|rest| rest.split_once('_'))
+            .map(|(id, _)| id)
+            .ok_or(AuthError::Malformed("not an ipfs-mcp API key"))?;
+        self.refresh();
+        let state = self.state.read();
+        let record = state.by_id.get(id).ok_or(AuthError::Unknown)?;
+        let presented_hash = hash_hex(presented);
+        if !bool::from(
+            presented_hash
+                .as_bytes()
+                .ct_eq(record.secret_sha256.as_bytes()),
+        ) {
+            return Err(AuthError::Unknown);
+        }
+        Ok(record.clone())
+    }
+
+    /// A key by id (tokens name theirs in `sub`).
+    pub fn get(&self, id: &str) -> Option<KeyRecord> {
+        self.refresh();
+        self.state.read().by_id.get(id).cloned()
+    }
+
+    /// Applies `change` to the freshest keys (the file re-read first: the CLI may have written
+    /// it) and saves them.
+    fn update<T>(
+        &self,
+        change: impl FnOnce(&mut BTreeMap<String, KeyRecord>) -> Result<T, AuthError>,
+    ) -> Result<T, AuthError> {
+        let mut state = self.state.write();
+        if let Some(file) = &self.file {
+            state.by_id = Self::read(file)?;
+        }
+        let out = change(&mut state.by_id)?;
+        if let Some(file) = &self.file {
+            file.save(&state.by_id.values().collect::<Vec<_>>())?;
+            state.modified = file.modified();
+        }
+        state.checked = Instant::now();
+        Ok(out)
+    }
+
+    /// A new key: its record and the key itself (shown once, never stored).
+    pub fn create(&self, new: NewKey, now_ms: i64) -> Result<(KeyRecord, String), AuthError> {
+        if new.name.trim().is_empty() || new.name.len() > 128 {
+            return Err(AuthError::Invalid(
+                "a key needs a name of 1 to 128 characters".into(),
+            ));
+        }
+        let mut raw = [0u8; 38];
+        getrandom::fill(&mut raw).map_err(|e| AuthError::Internal(e.to_string()))?;
+        let id: String = raw[..6].iter().map(|b| format!("{b:02x}")).collect();
+        let secret = base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(&raw[6..]);
+        let key = format!("{KEY_PREFIX}{id}_{secret}");
+        let record = KeyRecord {
+            id: id.clone(),
+            name: new.name.trim().to_string(),
+            scopes: new.scopes,
+            rate: new.rate,
+            burst: new.burst,
+            created_ms: now_ms,
+            expires_ms: new
+                .expires_in
+                .map(|d| now_ms.saturating_add(d.as_millis() as i64)),
+            revoked_ms: None,
+            secret_sha256: hash_hex(&key),
+        };
+        self.update(|keys| {
+            keys.insert(id, record.clone());
+            Ok(())
+        })?;
+        Ok((record, key))
+    }
+
+    /// Marks a key revoked (kept, so listings and the audit log still name it).
+    pub fn revoke(&self, id: &str, now_ms: i64) -> Result<KeyRecord, AuthError> {
+        self.update(|keys| {
+            let record = keys.get_mut(id).ok_or(AuthError::NoSuchKey)?;
+            record.revoked_ms.get_or_insert(now_ms);
+            Ok(record.clone())
+        })
+    }
+
+    pub fn list(&self) -> Vec<KeyRecord> {
+        self.refresh();
+        self.state.read().by_id.values().cloned().collect()
+    }
+}

@@ -1,0 +1,396 @@
+//! Issue #13, authentication: keys, tokens, scopes by route, revocation across a restart,
+//! the audit log, and the refusal to serve a non-loopback address unauthenticated.
+
+use crate::helpers::*;
+use ipfs_mcp::models::auth::scope::{Access, Scope};
+use ipfs_mcp::startup::{ACCESS, Application};
+use serde_json::{Value, json};
+
+fn auth_settings(dir: &std::path::Path) -> ipfs_mcp::config::Settings {
+    let mut s = persistent_settings(dir);
+    s.auth.enabled = true;
+    s
+}
+
+/// Creates a key through the CLI's path (the model on the data dir), as an operator would.
+fn make_key(dir: &std::path::Path, scopes: &str) -> String {
+    let auth = ipfs_mcp::models::auth::AuthModel::open(Default::default(), Some(dir)).unwrap();
+    let new = serde_json::from_value(json!({"name": format!("test-{scopes}"), "scopes": scopes}))
+        .unwrap();
+    auth.create_key(new).unwrap().1
+}
+
+async fn send(app: &TestApp, path: &str, key: Option<&str>) -> reqwest::Response {
+    let mut req = app.client.post(app.url(path)).json(&json!({}));
+    if let Some(k) = key {
+        req = req.bearer_auth(k);
+    }
+    req.send().await.unwrap()
+}
+
+async fn mint(app: &TestApp, key: &str, body: Value) -> Value {
+    let res = app
+        .client
+        .post(app.api("auth/token"))
+        .bearer_auth(key)
+        .json(&body)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(res.status(), 200);
+    res.json().await.unwrap()
+}
+
+#[tokio::test]
+async fn every_write_pin_and_admin_route_needs_its_scope() {
+    let dir = tempfile::tempdir().unwrap();
+    let read = make_key(dir.path(), "read");
+    let admin = make_key(dir.path(), "admin");
+    let app = spawn_with(auth_settings(dir.path())).await;
+    let expired = mint(&app, &admin, json!({"ttl_secs": 1})).await["token"]
+        .as_str()
+        .unwrap()
+        .to_string();
+    let revoked = mint(&app, &admin, json!({})).await["token"]
+        .as_str()
+        .unwrap()
+        .to_string();
+    let res = app
+        .client
+        .post(app.api("auth/revoke"))
+        .bearer_auth(&admin)
+        .json(&json!({"token": revoked}))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(res.status(), 200);
+    tokio::time::sleep(std::time::Duration::from_millis(2100)).await;
+
+    let mut walked = 0;
+    for (path, access) in ACCESS {
+        let Access::Scoped(scope) = access else {
+            continue;
+        };
+        let res = send(&app, path, None).await;
+        assert!(res.headers().contains_key("www-authenticate"), "{path}");
+        assert_error_response(res, 401, "unauthenticated").await;
+        assert_error_response(
+            send(&app, path, Some(&revoked)).await,
+            401,
+            "credentials_revoked",
+        )
+        .await;
+        assert_error_response(
+            send(&app, path, Some(&expired)).await,
+            401,
+            "credentials_expired",
+        )
+        .await;
+        assert_error_response(
+            send(&app, path, Some("imcp_000000000000_nope")).await,
+            401,
+            "invalid_credentials",
+        )
+        .await;
+        let with_read = send(&app, path, Some(&read)).await;
+        if *scope == Scope::Read {
+            assert_ne!(with_read.status(), 403, "{path}");
+            assert_ne!(with_read.status(), 401, "{path}");
+        } else {
+            assert_error_response(with_read, 403, "insufficient_scope").await;
+        }
+        let with_admin = send(&app, path, Some(&admin)).await.status().as_u16();
+        assert!(
+            with_admin != 401 && with_admin != 403,
+            "{path}: {with_admin}"
+        );
+        walked += 1;
+    }
+    assert!(walked > 30, "the table lists the routes: {walked}");
+    // a path the table does not list is closed to all but admin
+    assert_error_response(
+        send(&app, "/api/v0/mcp/nonesuch", Some(&read)).await,
+        403,
+        "insufficient_scope",
+    )
+    .await;
+    // public routes stay public; the gateway too by default
+    let health = app
+        .client
+        .get(app.url("/api/v0/health"))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(health.status(), 200);
+    let gw = app
+        .client
+        .get(app.url("/ipfs/bafkqaaa"))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(
+        gw.status(),
+        200,
+        "the identity CID through a public gateway"
+    );
+    app.stop().await;
+}
+
+#[tokio::test]
+async fn keys_are_accepted_three_ways_and_tokens_are_never_wider() {
+    let dir = tempfile::tempdir().unwrap();
+    let pin = make_key(dir.path(), "read,pin");
+    let mut settings = auth_settings(dir.path());
+    settings.auth.public_gateway = false;
+    let app = spawn_with(settings).await;
+    let cat = |req: reqwest::RequestBuilder| async move { req.send().await.unwrap().status() };
+    let url = app.url("/ipfs/bafkqaaa");
+    assert_eq!(cat(app.client.get(&url)).await, 401, "gateway closed");
+    assert_eq!(cat(app.client.get(&url).bearer_auth(&pin)).await, 200);
+    assert_eq!(
+        cat(app.client.get(&url).header("x-api-key", &pin)).await,
+        200
+    );
+    assert_eq!(
+        cat(app.client.get(&url).basic_auth("user", Some(&pin))).await,
+        200
+    );
+    assert_eq!(
+        cat(app.client.get(&url).basic_auth(&pin, None::<&str>)).await,
+        200
+    );
+    assert_eq!(
+        cat(app.client.get(&url).header("authorization", "Digest x")).await,
+        401
+    );
+
+    // a token may narrow the key's scopes, never widen them
+    let res = app
+        .client
+        .post(app.api("auth/token"))
+        .bearer_auth(&pin)
+        .json(&json!({"scopes": ["write"]}))
+        .send()
+        .await
+        .unwrap();
+    assert_error_response(res, 403, "insufficient_scope").await;
+    let narrow = mint(&app, &pin, json!({"scopes": "read"})).await;
+    assert_eq!(narrow["scope"], "read");
+    let token = narrow["token"].as_str().unwrap();
+    let res = send(&app, "/api/v0/mcp/ipfs/pin/add?arg=bafkqaaa", Some(token)).await;
+    assert_error_response(res, 403, "insufficient_scope").await;
+    // no token minted from a token
+    let res = app
+        .client
+        .post(app.api("auth/token"))
+        .bearer_auth(token)
+        .send()
+        .await
+        .unwrap();
+    assert_error_response(res, 400, "invalid_argument").await;
+    // a non-admin may not revoke by bare jti, nor list keys
+    let res = app
+        .client
+        .post(app.api("auth/revoke"))
+        .bearer_auth(&pin)
+        .json(&json!({"jti": narrow["jti"]}))
+        .send()
+        .await
+        .unwrap();
+    assert_error_response(res, 403, "insufficient_scope").await;
+    let res = app
+        .client
+        .get(app.api("auth/keys"))
+        .bearer_auth(&pin)
+        .send()
+        .await
+        .unwrap();
+    assert_error_response(res, 403, "insufficient_scope").await;
+    app.stop().await;
+}
+
+#[tokio::test]
+async fn revocation_survives_a_restart_and_nothing_secret_is_stored() {
+    let dir = tempfile::tempdir().unwrap();
+    let admin = make_key(dir.path(), "admin");
+    let app = spawn_with(auth_settings(dir.path())).await;
+    // keys made through the admin routes work at once, and are listed without secrets
+    let made: Value = app
+        .client
+        .post(app.api("auth/keys"))
+        .bearer_auth(&admin)
+        .json(&json!({"name": "ci", "scopes": ["read", "write", "pin"], "rate": "60/min", "expires_in": "30d"}))
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    let key = made["key"].as_str().unwrap().to_string();
+    let id = made["id"].as_str().unwrap().to_string();
+    assert_eq!(made["rate"], "60/min");
+    let token = mint(&app, &key, json!({})).await["token"]
+        .as_str()
+        .unwrap()
+        .to_string();
+    let added = app
+        .client
+        .post(format!("{}?pin=true", app.api("ipfs/add")))
+        .bearer_auth(&token);
+    let (body, ctype) = multipart("file", "a.txt", b"audited");
+    let res = added
+        .header("content-type", ctype)
+        .body(body)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(res.status(), 200);
+    let cid = res.json::<Value>().await.unwrap()["cid"]
+        .as_str()
+        .unwrap()
+        .to_string();
+    let pin_path = format!("/api/v0/mcp/ipfs/pin/add?arg={cid}");
+    let res = send(&app, &pin_path, Some(&token)).await;
+    assert_eq!(res.status(), 200);
+    let (status, listed) = {
+        let res = app
+            .client
+            .get(app.api("auth/keys"))
+            .bearer_auth(&admin)
+            .send()
+            .await
+            .unwrap();
+        (res.status(), res.json::<Value>().await.unwrap())
+    };
+    assert_eq!(status, 200);
+    assert_eq!(listed["count"], 2);
+    assert!(!listed.to_string().contains("secret"), "{listed}");
+    let res = app
+        .client
+        .post(app.api("auth/revoke"))
+        .bearer_auth(&key)
+        .json(&json!({"token": token}))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(res.status(), 200);
+    app.stop().await;
+
+    let app = spawn_with(auth_settings(dir.path())).await;
+    let res = send(&app, &pin_path, Some(&token)).await;
+    assert_error_response(res, 401, "credentials_revoked").await;
+    assert_eq!(send(&app, &pin_path, Some(&key)).await.status(), 200);
+    let res = app
+        .client
+        .delete(app.api(&format!("auth/keys/{id}")))
+        .bearer_auth(&admin)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(res.status(), 200);
+    let res = send(&app, &pin_path, Some(&key)).await;
+    assert_error_response(res, 401, "credentials_revoked").await;
+    app.stop().await;
+
+    // the audit log names the key and the CID, never a secret; no file holds one
+    let audit = std::fs::read_to_string(dir.path().join("auth/audit.jsonl")).unwrap();
+    let lines: Vec<Value> = audit
+        .lines()
+        .map(|l| serde_json::from_str(l).unwrap())
+        .collect();
+    let pin_line = lines
+        .iter()
+        .find(|l| l["route"] == "/api/v0/mcp/ipfs/pin/add" && l["status"] == 200)
+        .expect("the pin is audited");
+    assert_eq!(pin_line["key_id"], id.as_str());
+    assert_eq!(pin_line["cid"], cid.as_str());
+    assert_eq!(pin_line["client"], "127.0.0.1");
+    for entry in walk(dir.path()) {
+        let bytes = std::fs::read(&entry).unwrap();
+        for secret in [&key, &admin, &token] {
+            let found = bytes.windows(secret.len()).any(|w| w == secret.as_bytes());
+            assert!(!found, "a secret in {}", entry.display());
+        }
+    }
+}
+
+fn walk(dir: &std::path::Path) -> Vec<std::path::PathBuf> {
+    let mut out = Vec::new();
+    for e in std::fs::read_dir(dir).unwrap() {
+        let p = e.unwrap().path();
+        if p.is_dir() {
+            out.extend(walk(&p));
+        } else {
+            out.push(p);
+        }
+    }
+    out
+}
+
+#[tokio::test]
+async fn a_non_loopback_address_without_auth_is_refused_unless_allowed() {
+    let mut s = test_settings();
+    s.server.host = "0.0.0.0".into();
+    let err = Application::build(s.clone()).await.err().expect("refused");
+    assert!(err.to_string().contains("--allow-unauthenticated"), "{err}");
+    s.server.allow_unauthenticated = true;
+    assert!(Application::build(s.clone()).await.is_ok());
+    s.server.allow_unauthenticated = false;
+    s.auth.enabled = true;
+    assert!(Application::build(s).await.is_ok());
+}
+
+/// `ipfs-mcp keys create|list|revoke` on the data dir of a running server: it sees the new key
+/// and the revocation within its one-second recheck.
+#[tokio::test]
+async fn the_cli_manages_keys_a_running_server_uses() {
+    let dir = tempfile::tempdir().unwrap();
+    let app = spawn_with(auth_settings(dir.path())).await;
+    let cli = |args: &[&str]| {
+        let out = std::process::Command::new(env!("CARGO_BIN_EXE_ipfs-mcp"))
+            .arg("keys")
+            .args(args)
+            .arg("--data-dir")
+            .arg(dir.path())
+            .output()
+            .unwrap();
+        assert!(out.status.success(), "{out:?}");
+        String::from_utf8(out.stdout).unwrap()
+    };
+    let key = cli(&[
+        "create",
+        "--name",
+        "ops",
+        "--scopes",
+        "read,pin",
+        "--rate",
+        "100/min",
+        "--expires",
+        "30d",
+    ]);
+    let key = key.trim().to_string();
+    assert!(key.starts_with("imcp_"), "{key}");
+    let listed = cli(&["list"]);
+    let id = key.split('_').nth(1).unwrap();
+    assert!(listed.contains(id) && listed.contains("read,pin") && listed.contains("100/min"));
+    assert!(
+        listed.contains("active") && !listed.contains(&key),
+        "{listed}"
+    );
+    let status = || async {
+        app.client
+            .get(app.api("ipfs/pin/ls"))
+            .bearer_auth(&key)
+            .send()
+            .await
+            .unwrap()
+            .status()
+    };
+    tokio::time::sleep(std::time::Duration::from_millis(1100)).await;
+    assert_eq!(status().await, 200);
+    cli(&["revoke", id]);
+    assert!(cli(&["list"]).contains("revoked"));
+    tokio::time::sleep(std::time::Duration::from_millis(1100)).await;
+    assert_eq!(status().await, 401);
+    app.stop().await;
+}
