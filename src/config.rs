@@ -107,6 +107,8 @@ pub struct LimitSettings {
     pub max_json_bytes: usize,
     /// Largest file `POST ipfs/cat` returns inline as base64.
     pub max_inline_cat_bytes: u64,
+    /// Requests handled at once; beyond it, 503 with `Retry-After`.
+    pub max_in_flight: usize,
 }
 
 impl Default for LimitSettings {
@@ -115,6 +117,7 @@ impl Default for LimitSettings {
             max_upload_bytes: 64 * 1024 * 1024 * 1024,
             max_json_bytes: 16 * 1024 * 1024,
             max_inline_cat_bytes: 8 * 1024 * 1024,
+            max_in_flight: 4096,
         }
     }
 }

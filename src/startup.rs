@@ -8,6 +8,7 @@ use crate::controllers::{self as c, AppState, error::json_error};
 use crate::models::IpfsModel;
 use crate::models::auth::scope::{Access, Scope};
 use crate::models::auth::{AuthError, AuthModel};
+use crate::models::ratelimit::RateLimits;
 use crate::persistence::metadata::{FlusherHandle, MetadataStore};
 use crate::persistence::migrations::{self, MigrationError};
 use crate::persistence::{
@@ -250,9 +251,15 @@ fn run(
 ) -> Result<Server, StartupError> {
     let workers = settings.server.workers;
     let json_limit = settings.limits.max_json_bytes;
+    let limits = Arc::new(RateLimits::new(
+        settings.auth.default_rate,
+        settings.auth.default_burst,
+        settings.limits.max_in_flight,
+    ));
     let state = web::Data::new(AppState {
         model,
         auth,
+        limits,
         settings,
     });
     let mut server = HttpServer::new(move || {
@@ -304,6 +311,7 @@ pub const ACCESS: &[(&str, Access)] = &{
         ("/api/v0/mcp/debug", Scoped(Admin)),
         ("/api/v0/mcp/operations", Scoped(Admin)),
         ("/api/v0/mcp/cache/clear", Scoped(Admin)),
+        ("/api/v0/mcp/cli/config", Scoped(Admin)),
         ("/api/v0/mcp/cache/stats", Scoped(Read)),
         ("/api/v0/mcp/cache/metadata", Scoped(Read)),
         ("/api/v0/mcp/stream/media", Scoped(Read)),
@@ -371,6 +379,7 @@ pub fn routes(cfg: &mut web::ServiceConfig) {
     cfg.service(
         web::scope("/api/v0/mcp")
             .route("/health", web::get().to(c::system::health))
+            .route("/cli/config/update", web::post().to(c::config::update))
             .route("/auth/token", web::post().to(c::auth::token))
             .route("/auth/revoke", web::post().to(c::auth::revoke))
             .route("/auth/keys", web::get().to(c::auth::list_keys))

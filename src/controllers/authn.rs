@@ -1,7 +1,8 @@
 //! The authentication middleware: reads the credential (`Authorization: Bearer`, `X-API-Key`,
 //! or `Authorization: Basic` as Kubo's `API.Authorizations` takes it), resolves it to a
 //! [`Principal`] through the auth model, checks the route's access (`startup::ACCESS`), and
-//! audits authenticated mutating requests. With `auth.enabled = false` it only passes through.
+//! applies the caller's rate (`models::ratelimit`), and audits authenticated mutating requests.
+//! With `auth.enabled = false` only the cap on requests in flight applies.
 //!
 //! A credential that is presented is always checked, also on a public route: a client with a
 //! wrong or revoked key learns so at once instead of being served anonymously.
@@ -11,6 +12,7 @@ use super::error::ApiError;
 use crate::models::auth::{AuditEntry, Principal};
 use actix_web::body::{EitherBody, MessageBody};
 use actix_web::dev::{ServiceRequest, ServiceResponse};
+use actix_web::http::header::{HeaderName, HeaderValue};
 use actix_web::http::{Method, header};
 use actix_web::middleware::Next;
 use actix_web::{Error, HttpMessage, HttpRequest, web};
@@ -65,31 +67,62 @@ pub async fn guard<B: MessageBody>(
         .app_data::<web::Data<AppState>>()
         .cloned()
         .expect("AppState is registered");
+    // `observe` (outside) has counted this request in already
+    let max_in_flight = state.limits.max_in_flight();
+    if state.model.stats.in_flight() > max_in_flight as u64 {
+        let busy = ApiError::new(
+            actix_web::http::StatusCode::SERVICE_UNAVAILABLE,
+            "overloaded",
+            format!("more than {max_in_flight} requests in flight; retry shortly"),
+        );
+        return Ok(refuse(req, busy, &[(header::RETRY_AFTER, "1".into())]));
+    }
     if !state.auth.options.enabled {
         return Ok(next.call(req).await?.map_into_left_body());
     }
     let principal = match check(&req, &state) {
         Ok(p) => p,
-        // answered here as the handler's errors are, so the operation id is filled in outside
-        Err(e) => {
-            let (http, _) = req.into_parts();
-            return Ok(ServiceResponse::from_err(e, http).map_into_right_body());
-        }
+        Err(e) => return Ok(refuse(req, e, &[])),
     };
-    let Some(principal) = principal else {
-        return Ok(next.call(req).await?.map_into_left_body());
+    let verdict = match &principal {
+        Some(p) => Some(state.limits.check_key(&p.key_id, p.rate, p.burst)),
+        None => req.peer_addr().map(|a| state.limits.check_address(a.ip())),
     };
-    let mutating = !matches!(*req.method(), Method::GET | Method::HEAD | Method::OPTIONS);
-    let audit = mutating.then(|| AuditEntry {
-        time_ms: crate::persistence::metadata::now_ms(),
-        key_id: principal.key_id.clone(),
-        method: req.method().to_string(),
-        route: req.path().chars().take(512).collect(),
-        cid: cid_argument(req.query_string()),
-        status: 0,
-        client: req.peer_addr().map(|a| a.ip().to_string()),
+    let rate_headers = verdict.map(|v| {
+        [
+            (
+                HeaderName::from_static("ratelimit-limit"),
+                v.limit.to_string(),
+            ),
+            (
+                HeaderName::from_static("ratelimit-remaining"),
+                v.remaining.to_string(),
+            ),
+            (
+                HeaderName::from_static("ratelimit-reset"),
+                v.reset_secs.to_string(),
+            ),
+        ]
     });
-    req.extensions_mut().insert(principal);
+    if let (Some(v), Some(headers)) = (verdict, &rate_headers)
+        && let Some(retry) = v.retry_after
+    {
+        let limited = ApiError::new(
+            actix_web::http::StatusCode::TOO_MANY_REQUESTS,
+            "rate_limited",
+            format!(
+                "over the rate limit of {} requests; retry in {retry} s",
+                v.limit
+            ),
+        );
+        let mut all = headers.to_vec();
+        all.push((header::RETRY_AFTER, retry.to_string()));
+        return Ok(refuse(req, limited, &all));
+    }
+    let audit = principal.as_ref().and_then(|p| audit_entry(&req, p));
+    if let Some(p) = principal {
+        req.extensions_mut().insert(p);
+    }
     let res = next.call(req).await;
     if let Some(mut entry) = audit {
         entry.status = match &res {
@@ -98,7 +131,43 @@ pub async fn guard<B: MessageBody>(
         };
         state.auth.audit(&entry);
     }
-    Ok(res?.map_into_left_body())
+    let mut res = res?;
+    for (name, value) in rate_headers.into_iter().flatten() {
+        if let Ok(v) = HeaderValue::from_str(&value) {
+            res.headers_mut().insert(name, v);
+        }
+    }
+    Ok(res.map_into_left_body())
+}
+
+/// Answers here, as a handler's error would be (the operation id is filled in outside).
+fn refuse<B>(
+    req: ServiceRequest,
+    err: ApiError,
+    headers: &[(HeaderName, String)],
+) -> ServiceResponse<EitherBody<B>> {
+    let (http, _) = req.into_parts();
+    let mut res = ServiceResponse::from_err(err, http);
+    for (name, value) in headers {
+        if let Ok(v) = HeaderValue::from_str(value) {
+            res.headers_mut().insert(name.clone(), v);
+        }
+    }
+    res.map_into_right_body()
+}
+
+/// The audit line of a mutating request (its status is filled in after).
+fn audit_entry(req: &ServiceRequest, p: &Principal) -> Option<AuditEntry> {
+    let mutating = !matches!(*req.method(), Method::GET | Method::HEAD | Method::OPTIONS);
+    mutating.then(|| AuditEntry {
+        time_ms: crate::persistence::metadata::now_ms(),
+        key_id: p.key_id.clone(),
+        method: req.method().to_string(),
+        route: req.path().chars().take(512).collect(),
+        cid: cid_argument(req.query_string()),
+        status: 0,
+        client: req.peer_addr().map(|a| a.ip().to_string()),
+    })
 }
 
 /// The caller, checked against the route's access.

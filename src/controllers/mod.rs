@@ -12,6 +12,7 @@ pub mod authn;
 pub mod block;
 pub mod cache;
 pub mod compress;
+pub mod config;
 pub mod content;
 pub mod dag;
 pub mod envelope;
@@ -34,6 +35,7 @@ use std::sync::Arc;
 pub struct AppState {
     pub model: Arc<IpfsModel>,
     pub auth: Arc<crate::models::auth::AuthModel>,
+    pub limits: Arc<crate::models::ratelimit::RateLimits>,
     pub settings: Settings,
 }
 

@@ -11,6 +11,7 @@ pub mod ipfs;
 pub mod memory;
 pub mod operations;
 pub mod range;
+pub mod ratelimit;
 pub mod sniff;
 pub mod stats;
 pub mod tar;

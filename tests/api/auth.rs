@@ -107,6 +107,38 @@ async fn every_write_pin_and_admin_route_needs_its_scope() {
         walked += 1;
     }
     assert!(walked > 30, "the table lists the routes: {walked}");
+    // and every route the route table declares (the list the malformed-input walk checks
+    // against startup.rs) asks what its entry says
+    for (method, route) in crate::malformed::ROUTES {
+        let path = route
+            .replace("{cid}", "bafkqaaa")
+            .replace("{name}", "bafkqaaa")
+            .replace("{id}", "0");
+        let access = ipfs_mcp::startup::access_of(&path);
+        let method = reqwest::Method::from_bytes(method.as_bytes()).unwrap();
+        let call = |key: Option<&str>| {
+            let mut r = app.client.request(method.clone(), app.url(&path));
+            if let Some(k) = key {
+                r = r.bearer_auth(k);
+            }
+            r.send()
+        };
+        let anonymous = call(None).await.unwrap().status().as_u16();
+        let with_read = call(Some(&read)).await.unwrap().status().as_u16();
+        match access {
+            Access::Public | Access::Gateway => assert_ne!(anonymous, 401, "{path}"),
+            _ => assert_eq!(anonymous, 401, "{method} {path}"),
+        }
+        match access {
+            Access::Scoped(Scope::Write | Scope::Pin | Scope::Admin) => {
+                assert_eq!(with_read, 403, "{method} {path}")
+            }
+            _ => assert!(
+                with_read != 401 && with_read != 403,
+                "{method} {path}: {with_read}"
+            ),
+        }
+    }
     // a path the table does not list is closed to all but admin
     assert_error_response(
         send(&app, "/api/v0/mcp/nonesuch", Some(&read)).await,

@@ -19,5 +19,6 @@ mod malformed;
 mod migrations;
 mod node;
 mod pins_blocks_dag;
+mod ratelimit;
 mod streaming;
 mod system;

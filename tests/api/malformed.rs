@@ -146,8 +146,15 @@ fn check(case: &str, raw: Option<Raw>) -> Option<Raw> {
 }
 
 /// Every route the table in `src/startup.rs` declares, with the method it takes.
-const ROUTES: &[(&str, &str)] = &[
+pub const ROUTES: &[(&str, &str)] = &[
     ("GET", "/api/v0/health"),
+    ("POST", "/api/v0/mcp/cli/config/update"),
+    ("POST", "/api/v0/mcp/auth/token"),
+    ("POST", "/api/v0/mcp/auth/revoke"),
+    ("GET", "/api/v0/mcp/auth/keys"),
+    ("POST", "/api/v0/mcp/auth/keys"),
+    ("DELETE", "/api/v0/mcp/auth/keys/{id}"),
+    ("POST", "/api/v0/mcp/auth/keys/{id}/revoke"),
     ("GET", "/ipfs/{cid}"),
     ("GET", "/ipns/{name}"),
     ("GET", "/api/v0/mcp/health"),
