@@ -11,6 +11,7 @@ pub mod cli;
 pub mod config;
 pub mod controllers;
 pub mod fuzz_checks;
+pub mod metrics;
 pub mod models;
 pub mod persistence;
 pub mod startup;

@@ -5,6 +5,7 @@ use crate::backend::kubo::KuboBackend;
 use crate::backend::{Backend, BackendError, BackendKind, simulation::SimulationBackend};
 use crate::config::Settings;
 use crate::controllers::{self as c, AppState, error::json_error};
+use crate::metrics::{Metrics, state::StateCollector};
 use crate::models::IpfsModel;
 use crate::models::auth::scope::{Access, Scope};
 use crate::models::auth::{AuthError, AuthModel};
@@ -55,6 +56,7 @@ pub struct Application {
     port: u16,
     server: Server,
     model: Arc<IpfsModel>,
+    metrics: Arc<Metrics>,
     /// Flushes the metadata every interval; stopped (with a last flush) at shutdown.
     flusher: Option<FlusherHandle>,
     /// Kept alive for the server's lifetime; removed on drop (`--isolation`).
@@ -109,6 +111,9 @@ impl Application {
         backend: Arc<dyn Backend>,
         data_dir: Option<PathBuf>,
     ) -> Result<Self, StartupError> {
+        let metrics = Arc::new(Metrics::new());
+        let backend: Arc<dyn Backend> =
+            Arc::new(GuardedBackend::metered(backend, metrics.backend.clone()));
         let metadata = Arc::new(
             MetadataStore::open(
                 data_dir.as_ref().map(|d| d.join("metadata")).as_deref(),
@@ -145,11 +150,15 @@ impl Application {
             %addr, port, backend = settings.backend.kind.as_str(),
             data_dir = ?data_dir, isolation = settings.server.isolation, "ipfs-mcp listening"
         );
-        let server = run(listener, model.clone(), auth, settings)?;
+        metrics
+            .registry
+            .register(Box::new(StateCollector::new(model.clone())));
+        let server = run(listener, model.clone(), auth, metrics.clone(), settings)?;
         Ok(Self {
             port,
             server,
             model,
+            metrics,
             flusher,
             _isolation: None,
         })
@@ -157,6 +166,11 @@ impl Application {
 
     pub fn port(&self) -> u16 {
         self.port
+    }
+
+    /// The metrics `/metrics` serves (tests compare names against what is declared).
+    pub fn metrics(&self) -> Arc<Metrics> {
+        self.metrics.clone()
     }
 
     /// Stops the server from elsewhere (tests); [`Self::run_until_stopped`] then returns.
@@ -247,6 +261,7 @@ fn run(
     listener: TcpListener,
     model: Arc<IpfsModel>,
     auth: Arc<AuthModel>,
+    metrics: Arc<Metrics>,
     settings: Settings,
 ) -> Result<Server, StartupError> {
     let workers = settings.server.workers;
@@ -260,6 +275,7 @@ fn run(
         model,
         auth,
         limits,
+        metrics,
         settings,
     });
     let mut server = HttpServer::new(move || {
@@ -303,6 +319,7 @@ pub const ACCESS: &[(&str, Access)] = &{
     [
         ("/api/v0/health", Public),
         ("/api/v0/mcp/health", Public),
+        ("/metrics", Scoped(Read)),
         ("/ipfs", Gateway),
         ("/ipns", Gateway),
         ("/api/v0/mcp/auth/token", Authenticated),
@@ -365,6 +382,7 @@ pub fn routes(cfg: &mut web::ServiceConfig) {
     cfg.service(web::scope("/api/v0/mcp/ipfs/cat").default_service(web::to(c::content::cat_tail)));
     cfg.service(web::scope("/api/v0/mcp/ipfs/get").default_service(web::to(c::content::cat_tail)));
     cfg.route("/api/v0/health", web::get().to(c::system::health));
+    cfg.route("/metrics", web::get().to(c::system::metrics));
     // the IPFS path gateway (static prefix, as cat: no regex matching)
     cfg.service(
         web::scope("/ipfs")

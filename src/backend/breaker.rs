@@ -8,7 +8,8 @@
 //! A "not found" or a bad argument is the node answering, so it counts as a success.
 //!
 //! [`GuardedBackend`] applies the breaker to every call of the [`Backend`] trait and reports
-//! its state through `health()`, so `/health` and `ipfs/stats` show it without knowing it
+//! its state through `health()` (the same wrapper, without a breaker, times every call of any
+//! backend for the metrics), so `/health` and `ipfs/stats` show it without knowing it
 //! exists. The cache sits above the backend: while the circuit is open, cached content is
 //! still served (content is immutable) and only misses fail fast.
 //!
@@ -16,6 +17,7 @@
 //! slot, so the breaker can never stay stuck half-open.
 
 use super::*;
+use crate::metrics::BackendMetrics;
 use async_trait::async_trait;
 use bytes::Bytes;
 use cid::Cid;
@@ -231,31 +233,53 @@ impl CircuitBreaker {
     }
 }
 
-/// Any backend behind a circuit breaker.
+/// Any backend with its calls measured (`crate::metrics`), and, for one that can fail (the
+/// Kubo node), behind a circuit breaker.
 pub struct GuardedBackend {
     inner: Arc<dyn Backend>,
-    breaker: Arc<CircuitBreaker>,
+    breaker: Option<Arc<CircuitBreaker>>,
+    metrics: Option<Arc<BackendMetrics>>,
 }
 
 impl GuardedBackend {
+    /// `inner` behind a breaker.
     pub fn new(inner: Arc<dyn Backend>, options: BreakerOptions) -> Self {
         Self {
             inner,
-            breaker: Arc::new(CircuitBreaker::new(options)),
+            breaker: Some(Arc::new(CircuitBreaker::new(options))),
+            metrics: None,
         }
     }
 
-    pub fn breaker(&self) -> &CircuitBreaker {
-        &self.breaker
+    /// `inner` (breaker or not) with every call counted and timed by operation.
+    pub fn metered(inner: Arc<dyn Backend>, metrics: Arc<BackendMetrics>) -> Self {
+        Self {
+            inner,
+            breaker: None,
+            metrics: Some(metrics),
+        }
     }
 
     async fn guard<T>(
         &self,
+        operation: &'static str,
         call: impl std::future::Future<Output = Result<T, BackendError>>,
     ) -> Result<T, BackendError> {
-        let admission = self.breaker.admit()?;
-        let outcome = call.await;
-        self.breaker.settle(admission, &outcome);
+        let started = std::time::Instant::now();
+        let outcome = match &self.breaker {
+            Some(breaker) => match breaker.admit() {
+                Ok(admission) => {
+                    let outcome = call.await;
+                    breaker.settle(admission, &outcome);
+                    outcome
+                }
+                Err(e) => Err(e),
+            },
+            None => call.await,
+        };
+        if let Some(m) = &self.metrics {
+            m.observe(operation, started.elapsed(), outcome.as_ref().err());
+        }
         outcome
     }
 }
@@ -267,14 +291,20 @@ impl Backend for GuardedBackend {
     }
 
     fn breaker(&self) -> Option<BreakerSnapshot> {
-        Some(self.breaker.snapshot())
+        match &self.breaker {
+            Some(b) => Some(b.snapshot()),
+            None => self.inner.breaker(),
+        }
     }
 
     /// The node's own answer (probed directly, so it shows recovery before any trial call),
     /// degraded while the circuit is not closed.
     async fn health(&self) -> BackendHealth {
         let mut health = self.inner.health().await;
-        let snapshot = self.breaker.snapshot();
+        let Some(breaker) = &self.breaker else {
+            return health;
+        };
+        let snapshot = breaker.snapshot();
         if snapshot.state != BreakerState::Closed && health.state == BackendState::Up {
             health.state = BackendState::Degraded;
             health.detail = format!(
@@ -287,15 +317,16 @@ impl Backend for GuardedBackend {
     }
 
     async fn add_parts(&self, parts: AddParts, options: AddOptions) -> Result<Added, BackendError> {
-        self.guard(self.inner.add_parts(parts, options)).await
+        self.guard("add_parts", self.inner.add_parts(parts, options))
+            .await
     }
 
     async fn stat(&self, path: &ContentPath) -> Result<NodeStat, BackendError> {
-        self.guard(self.inner.stat(path)).await
+        self.guard("stat", self.inner.stat(path)).await
     }
 
     async fn has_local(&self, cid: &Cid) -> bool {
-        self.guard(async { Ok(self.inner.has_local(cid).await) })
+        self.guard("has_local", async { Ok(self.inner.has_local(cid).await) })
             .await
             .unwrap_or(false)
     }
@@ -307,8 +338,12 @@ impl Backend for GuardedBackend {
         offset: u64,
         length: Option<u64>,
     ) -> Result<ByteStream, BackendError> {
-        let stream = self.guard(self.inner.cat(path, offset, length)).await?;
-        let breaker = self.breaker.clone();
+        let stream = self
+            .guard("cat", self.inner.cat(path, offset, length))
+            .await?;
+        let Some(breaker) = self.breaker.clone() else {
+            return Ok(stream);
+        };
         Ok(stream
             .inspect(move |item| {
                 if let Err(e) = item
@@ -321,66 +356,77 @@ impl Backend for GuardedBackend {
     }
 
     async fn pin_add(&self, cid: &Cid, recursive: bool) -> Result<Vec<Cid>, BackendError> {
-        self.guard(self.inner.pin_add(cid, recursive)).await
+        self.guard("pin_add", self.inner.pin_add(cid, recursive))
+            .await
     }
     async fn pin_rm(&self, cid: &Cid, recursive: bool) -> Result<Vec<Cid>, BackendError> {
-        self.guard(self.inner.pin_rm(cid, recursive)).await
+        self.guard("pin_rm", self.inner.pin_rm(cid, recursive))
+            .await
     }
     async fn pin_ls(&self, cid: Option<&Cid>, kind: PinFilter) -> Result<Vec<Pin>, BackendError> {
-        self.guard(self.inner.pin_ls(cid, kind)).await
+        self.guard("pin_ls", self.inner.pin_ls(cid, kind)).await
     }
     async fn block_put(
         &self,
         data: Bytes,
         options: BlockPutOptions,
     ) -> Result<BlockStat, BackendError> {
-        self.guard(self.inner.block_put(data, options)).await
+        self.guard("block_put", self.inner.block_put(data, options))
+            .await
     }
     async fn block_get(&self, cid: &Cid) -> Result<Bytes, BackendError> {
-        self.guard(self.inner.block_get(cid)).await
+        self.guard("block_get", self.inner.block_get(cid)).await
     }
     async fn block_stat(&self, cid: &Cid) -> Result<BlockStat, BackendError> {
-        self.guard(self.inner.block_stat(cid)).await
+        self.guard("block_stat", self.inner.block_stat(cid)).await
     }
     async fn dag_put(&self, dag_json: Bytes, options: DagPutOptions) -> Result<Cid, BackendError> {
-        self.guard(self.inner.dag_put(dag_json, options)).await
+        self.guard("dag_put", self.inner.dag_put(dag_json, options))
+            .await
     }
     async fn dag_get(&self, path: &ContentPath) -> Result<serde_json::Value, BackendError> {
-        self.guard(self.inner.dag_get(path)).await
+        self.guard("dag_get", self.inner.dag_get(path)).await
     }
     async fn dag_resolve(&self, path: &ContentPath) -> Result<DagResolved, BackendError> {
-        self.guard(self.inner.dag_resolve(path)).await
+        self.guard("dag_resolve", self.inner.dag_resolve(path))
+            .await
     }
     async fn name_publish(
         &self,
         value: &str,
         options: NamePublishOptions,
     ) -> Result<NamePublished, BackendError> {
-        self.guard(self.inner.name_publish(value, options)).await
+        self.guard("name_publish", self.inner.name_publish(value, options))
+            .await
     }
     async fn name_resolve(&self, name: &str) -> Result<String, BackendError> {
-        self.guard(self.inner.name_resolve(name)).await
+        self.guard("name_resolve", self.inner.name_resolve(name))
+            .await
     }
     async fn name_resolve_ttl(
         &self,
         name: &str,
     ) -> Result<(String, Option<std::time::Duration>), BackendError> {
-        self.guard(self.inner.name_resolve_ttl(name)).await
+        self.guard("name_resolve_ttl", self.inner.name_resolve_ttl(name))
+            .await
     }
     async fn name_record(&self, name: &str) -> Result<Bytes, BackendError> {
-        self.guard(self.inner.name_record(name)).await
+        self.guard("name_record", self.inner.name_record(name))
+            .await
     }
     async fn name_put(&self, name: &str, record: Bytes) -> Result<(), BackendError> {
-        self.guard(self.inner.name_put(name, record)).await
+        self.guard("name_put", self.inner.name_put(name, record))
+            .await
     }
     async fn find_providers(&self, cid: &Cid, limit: usize) -> Result<Vec<PeerInfo>, BackendError> {
-        self.guard(self.inner.find_providers(cid, limit)).await
+        self.guard("find_providers", self.inner.find_providers(cid, limit))
+            .await
     }
     async fn find_peer(&self, peer_id: &str) -> Result<PeerInfo, BackendError> {
-        self.guard(self.inner.find_peer(peer_id)).await
+        self.guard("find_peer", self.inner.find_peer(peer_id)).await
     }
     async fn id(&self) -> Result<NodeIdentity, BackendError> {
-        self.guard(self.inner.id()).await
+        self.guard("id", self.inner.id()).await
     }
     async fn import_car(
         &self,
@@ -388,13 +434,14 @@ impl Backend for GuardedBackend {
         roots: &[Cid],
         pin: bool,
     ) -> Result<(), BackendError> {
-        self.guard(self.inner.import_car(car, roots, pin)).await
+        self.guard("import_car", self.inner.import_car(car, roots, pin))
+            .await
     }
     async fn stats(&self) -> Result<NodeStats, BackendError> {
-        self.guard(self.inner.stats()).await
+        self.guard("stats", self.inner.stats()).await
     }
     async fn version(&self) -> Result<NodeVersion, BackendError> {
-        self.guard(self.inner.version()).await
+        self.guard("version", self.inner.version()).await
     }
 }
 

@@ -75,6 +75,7 @@ pub async fn guard<B: MessageBody>(
             "overloaded",
             format!("more than {max_in_flight} requests in flight; retry shortly"),
         );
+        state.metrics.overloaded();
         return Ok(refuse(req, busy, &[(header::RETRY_AFTER, "1".into())]));
     }
     if !state.auth.options.enabled {
@@ -82,7 +83,10 @@ pub async fn guard<B: MessageBody>(
     }
     let principal = match check(&req, &state) {
         Ok(p) => p,
-        Err(e) => return Ok(refuse(req, e, &[])),
+        Err(e) => {
+            state.metrics.auth_failure(e.error_type);
+            return Ok(refuse(req, e, &[]));
+        }
     };
     let verdict = match &principal {
         Some(p) => Some(state.limits.check_key(&p.key_id, p.rate, p.burst)),
@@ -115,6 +119,7 @@ pub async fn guard<B: MessageBody>(
                 v.limit
             ),
         );
+        state.metrics.rate_limited(principal.is_some());
         let mut all = headers.to_vec();
         all.push((header::RETRY_AFTER, retry.to_string()));
         return Ok(refuse(req, limited, &all));

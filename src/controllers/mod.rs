@@ -36,6 +36,7 @@ pub struct AppState {
     pub model: Arc<IpfsModel>,
     pub auth: Arc<crate::models::auth::AuthModel>,
     pub limits: Arc<crate::models::ratelimit::RateLimits>,
+    pub metrics: Arc<crate::metrics::Metrics>,
     pub settings: Settings,
 }
 

@@ -102,3 +102,10 @@ pub async fn not_found(req: HttpRequest) -> Result<HttpResponse> {
         format!("no route for {} {}", req.method(), req.path()),
     ))
 }
+
+/// `GET /metrics`: Prometheus' text exposition format (see `crate::metrics`).
+pub async fn metrics(state: web::Data<AppState>) -> HttpResponse {
+    HttpResponse::Ok()
+        .content_type("text/plain; version=0.0.4; charset=utf-8")
+        .body(state.metrics.render())
+}

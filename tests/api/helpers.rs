@@ -9,6 +9,7 @@ use std::sync::Arc;
 
 pub struct TestApp {
     pub address: String,
+    pub metrics: std::sync::Arc<ipfs_mcp::metrics::Metrics>,
     pub client: reqwest::Client,
     handle: actix_web::dev::ServerHandle,
     task: tokio::task::JoinHandle<std::io::Result<()>>,
@@ -144,9 +145,11 @@ pub async fn spawn_with_settings_and_backend(
 fn start(app: Application) -> TestApp {
     let address = format!("http://127.0.0.1:{}", app.port());
     let handle = app.handle();
+    let metrics = app.metrics();
     let task = tokio::spawn(app.run_until_stopped());
     TestApp {
         address,
+        metrics,
         // Idle connections are dropped before the server's 5 s keep-alive does it: otherwise a
         // request started on a connection the server is closing fails with a broken pipe
         // (seen when building a large test input took longer than 5 s on a busy machine).

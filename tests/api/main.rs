@@ -16,6 +16,7 @@ mod gateway;
 mod helpers;
 mod kubo;
 mod malformed;
+mod metrics;
 mod migrations;
 mod node;
 mod pins_blocks_dag;

@@ -149,6 +149,7 @@ fn check(case: &str, raw: Option<Raw>) -> Option<Raw> {
 pub const ROUTES: &[(&str, &str)] = &[
     ("GET", "/api/v0/health"),
     ("POST", "/api/v0/mcp/cli/config/update"),
+    ("GET", "/metrics"),
     ("POST", "/api/v0/mcp/auth/token"),
     ("POST", "/api/v0/mcp/auth/revoke"),
     ("GET", "/api/v0/mcp/auth/keys"),

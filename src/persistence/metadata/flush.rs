@@ -22,10 +22,17 @@ impl MetadataStore {
         let mut files = files.lock();
         let result = self.flush_locked(&mut files);
         let mut last = self.last_flush.lock();
+        use std::sync::atomic::Ordering::Relaxed;
         match &result {
-            Ok(report) if report.files > 0 => *last = (report.clone(), None),
+            Ok(report) if report.files > 0 => {
+                *last = (report.clone(), None);
+                self.flush_counts.0.fetch_add(1, Relaxed);
+            }
             Ok(_) => {}
-            Err(e) => last.1 = Some(e.to_string()),
+            Err(e) => {
+                last.1 = Some(e.to_string());
+                self.flush_counts.1.fetch_add(1, Relaxed);
+            }
         }
         result
     }

@@ -37,6 +37,7 @@ use parking_lot::Mutex;
 use query::{Query, QueryError, QueryResult, RowView};
 use serde::{Deserialize, Serialize};
 use std::path::{Path, PathBuf};
+use std::sync::atomic::AtomicU64;
 use std::sync::mpsc;
 use table::{NONE, Row, Table};
 
@@ -114,6 +115,8 @@ pub struct MetadataStatus {
     pub persistent: bool,
     pub last_flush: FlushReport,
     pub last_flush_error: Option<String>,
+    pub flushes: u64,
+    pub flush_failures: u64,
     pub quarantined: Vec<Quarantined>,
     pub heat_half_life_secs: f64,
 }
@@ -143,6 +146,8 @@ pub struct MetadataStore {
     files: Option<Mutex<Files>>,
     quarantined: Vec<Quarantined>,
     last_flush: Mutex<(FlushReport, Option<String>)>,
+    /// Flushes that wrote something, and flushes that failed.
+    flush_counts: (AtomicU64, AtomicU64),
     wake: Mutex<Option<mpsc::Sender<()>>>,
 }
 
@@ -225,6 +230,7 @@ impl MetadataStore {
             files,
             quarantined,
             last_flush: Mutex::new((FlushReport::default(), None)),
+            flush_counts: Default::default(),
             wake: Mutex::new(None),
         })
     }
@@ -460,6 +466,14 @@ impl MetadataStore {
             persistent: self.files.is_some(),
             last_flush,
             last_flush_error,
+            flushes: self
+                .flush_counts
+                .0
+                .load(std::sync::atomic::Ordering::Relaxed),
+            flush_failures: self
+                .flush_counts
+                .1
+                .load(std::sync::atomic::Ordering::Relaxed),
             quarantined: self.quarantined.clone(),
             heat_half_life_secs: self.options.heat_half_life_secs,
         }
