@@ -20,6 +20,21 @@ pub struct Settings {
     pub metadata: crate::persistence::metadata::MetadataOptions,
     /// API keys, tokens, scopes, default rates.
     pub auth: crate::models::auth::AuthOptions,
+    /// Metrics and traces.
+    pub telemetry: TelemetrySettings,
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(default)]
+pub struct TelemetrySettings {
+    /// Count requests for `GET /metrics` (off: nothing is counted, `/metrics` is a 404).
+    pub metrics: bool,
+}
+
+impl Default for TelemetrySettings {
+    fn default() -> Self {
+        Self { metrics: true }
+    }
 }
 
 /// The cache tiers in front of the backend.

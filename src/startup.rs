@@ -359,16 +359,31 @@ pub const ACCESS: &[(&str, Access)] = &{
     ]
 };
 
-/// The access `path` needs (see [`ACCESS`]).
+/// The access `path` needs (see [`ACCESS`]): the table as a hash map, probed with the path's
+/// prefixes at segment boundaries (a scan of every entry was 2% of an authenticated cat).
 pub fn access_of(path: &str) -> Access {
-    ACCESS
-        .iter()
-        .filter(|(prefix, _)| {
-            path.strip_prefix(prefix)
-                .is_some_and(|rest| rest.is_empty() || rest.starts_with('/'))
-        })
-        .max_by_key(|(prefix, _)| prefix.len())
-        .map_or(Access::Scoped(Scope::Admin), |(_, access)| *access)
+    static BY_PREFIX: std::sync::OnceLock<(hashbrown::HashMap<&str, Access>, usize)> =
+        std::sync::OnceLock::new();
+    let (table, depth) = BY_PREFIX.get_or_init(|| {
+        let depth = ACCESS
+            .iter()
+            .map(|(p, _)| p.matches('/').count())
+            .max()
+            .unwrap_or(0);
+        (ACCESS.iter().copied().collect(), depth)
+    });
+    let mut found = Access::Scoped(Scope::Admin);
+    let boundaries = path
+        .match_indices('/')
+        .map(|(i, _)| i)
+        .skip(1)
+        .chain([path.len()]);
+    for end in boundaries.take(*depth) {
+        if let Some(access) = table.get(&path[..end]) {
+            found = *access;
+        }
+    }
+    found
 }
 
 /// The route table: every URL the service answers.
@@ -447,4 +462,28 @@ pub fn routes(cfg: &mut web::ServiceConfig) {
                     .route("/dag/export/{cid}", web::get().to(c::dag::export)),
             ),
     );
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn access_is_the_longest_listed_prefix_at_a_segment_boundary() {
+        use Access::*;
+        let a = access_of;
+        assert_eq!(a("/api/v0/mcp/ipfs/cat/Qm123/a/b"), Scoped(Scope::Read));
+        assert_eq!(a("/api/v0/mcp/ipfs/cat"), Scoped(Scope::Read));
+        assert_eq!(a("/api/v0/mcp/ipfs/pin/add"), Scoped(Scope::Pin));
+        assert_eq!(a("/api/v0/mcp/ipfs/pin/ls"), Scoped(Scope::Read));
+        assert_eq!(a("/api/v0/mcp/ipfs/pins"), Scoped(Scope::Read));
+        assert_eq!(a("/api/v0/mcp/ipfs/pinsx"), Scoped(Scope::Admin));
+        assert_eq!(a("/api/v0/mcp/ipfs/add/json"), Scoped(Scope::Write));
+        assert_eq!(a("/ipfs/bafy/x"), Gateway);
+        assert_eq!(a("/ipfsx"), Scoped(Scope::Admin));
+        assert_eq!(a("/api/v0/health"), Public);
+        assert_eq!(a("/"), Scoped(Scope::Admin));
+        assert_eq!(a(""), Scoped(Scope::Admin));
+        assert_eq!(a("/api/v0/mcp/auth/keys/abc/revoke"), Scoped(Scope::Admin));
+    }
 }

@@ -9,7 +9,7 @@
 
 use super::AppState;
 use super::error::ApiError;
-use crate::models::auth::{AuditEntry, Principal};
+use crate::models::auth::{AuditEntry, AuthError, Principal};
 use actix_web::body::{EitherBody, MessageBody};
 use actix_web::dev::{ServiceRequest, ServiceResponse};
 use actix_web::http::header::{HeaderName, HeaderValue};
@@ -17,41 +17,39 @@ use actix_web::http::{Method, header};
 use actix_web::middleware::Next;
 use actix_web::{Error, HttpMessage, HttpRequest, web};
 use base64::Engine;
+use std::borrow::Cow;
 
 /// The credential in the request's headers, if any (`Err`: a header that cannot hold one).
-fn credential(req: &ServiceRequest) -> Result<Option<String>, ApiError> {
-    let malformed = |what: &str| {
-        ApiError::from(crate::models::auth::AuthError::Malformed(match what {
-            "scheme" => "unsupported Authorization scheme (Bearer or Basic)",
-            _ => "unreadable credentials",
-        }))
-    };
+/// Borrowed where it is sent as is (Bearer, X-API-Key); Basic is decoded.
+fn credential(req: &ServiceRequest) -> Result<Option<Cow<'_, str>>, ApiError> {
+    let malformed = |what: &'static str| ApiError::from(AuthError::Malformed(what));
+    let unreadable = || malformed("unreadable credentials");
     if let Some(v) = req.headers().get("x-api-key") {
-        return v
-            .to_str()
-            .map(|s| Some(s.trim().to_string()))
-            .map_err(|_| malformed("value"));
+        let v = v.to_str().map_err(|_| unreadable())?;
+        return Ok(Some(Cow::Borrowed(v.trim())));
     }
     let Some(v) = req.headers().get(header::AUTHORIZATION) else {
         return Ok(None);
     };
-    let v = v.to_str().map_err(|_| malformed("value"))?.trim();
+    let v = v.to_str().map_err(|_| unreadable())?.trim();
     let (scheme, rest) = v.split_once(' ').unwrap_or((v, ""));
     if scheme.eq_ignore_ascii_case("bearer") {
-        return Ok(Some(rest.trim().to_string()));
+        return Ok(Some(Cow::Borrowed(rest.trim())));
     }
     if scheme.eq_ignore_ascii_case("basic") {
         let decoded = base64::engine::general_purpose::STANDARD
             .decode(rest.trim())
             .ok()
             .and_then(|b| String::from_utf8(b).ok())
-            .ok_or_else(|| malformed("value"))?;
+            .ok_or_else(unreadable)?;
         // `user:key` (the key as the password), or `key` / `key:` alone
         let (user, pass) = decoded.split_once(':').unwrap_or((&decoded, ""));
         let key = if pass.is_empty() { user } else { pass };
-        return Ok(Some(key.to_string()));
+        return Ok(Some(Cow::Owned(key.to_string())));
     }
-    Err(malformed("scheme"))
+    Err(malformed(
+        "unsupported Authorization scheme (Bearer or Basic)",
+    ))
 }
 
 /// The caller of a request that passed the middleware (`None`: anonymous or auth off).
@@ -76,7 +74,8 @@ pub async fn guard<B: MessageBody>(
             format!("more than {max_in_flight} requests in flight; retry shortly"),
         );
         state.metrics.overloaded();
-        return Ok(refuse(req, busy, &[(header::RETRY_AFTER, "1".into())]));
+        let retry = HeaderValue::from_static("1");
+        return Ok(refuse(req, busy, &[(header::RETRY_AFTER, retry)]));
     }
     if !state.auth.options.enabled {
         return Ok(next.call(req).await?.map_into_left_body());
@@ -89,22 +88,22 @@ pub async fn guard<B: MessageBody>(
         }
     };
     let verdict = match &principal {
-        Some(p) => Some(state.limits.check_key(&p.key_id, p.rate, p.burst)),
+        Some(p) => Some(state.limits.check_key(p.key_id(), p.key.rate, p.key.burst)),
         None => req.peer_addr().map(|a| state.limits.check_address(a.ip())),
     };
     let rate_headers = verdict.map(|v| {
         [
             (
                 HeaderName::from_static("ratelimit-limit"),
-                v.limit.to_string(),
+                number(v.limit.into()),
             ),
             (
                 HeaderName::from_static("ratelimit-remaining"),
-                v.remaining.to_string(),
+                number(v.remaining.into()),
             ),
             (
                 HeaderName::from_static("ratelimit-reset"),
-                v.reset_secs.to_string(),
+                number(v.reset_secs),
             ),
         ]
     });
@@ -121,7 +120,7 @@ pub async fn guard<B: MessageBody>(
         );
         state.metrics.rate_limited(principal.is_some());
         let mut all = headers.to_vec();
-        all.push((header::RETRY_AFTER, retry.to_string()));
+        all.push((header::RETRY_AFTER, number(retry)));
         return Ok(refuse(req, limited, &all));
     }
     let audit = principal.as_ref().and_then(|p| audit_entry(&req, p));
@@ -138,25 +137,33 @@ pub async fn guard<B: MessageBody>(
     }
     let mut res = res?;
     for (name, value) in rate_headers.into_iter().flatten() {
-        if let Ok(v) = HeaderValue::from_str(&value) {
-            res.headers_mut().insert(name, v);
-        }
+        res.headers_mut().insert(name, value);
     }
     Ok(res.map_into_left_body())
+}
+
+/// A header value for `n`; the small numbers most answers carry (a reset in seconds, what
+/// remains of a small bucket) are static, not formatted and allocated per response.
+fn number(n: u64) -> HeaderValue {
+    const SMALL: [&str; 16] = [
+        "0", "1", "2", "3", "4", "5", "6", "7", "8", "9", "10", "11", "12", "13", "14", "15",
+    ];
+    match SMALL.get(n as usize) {
+        Some(s) => HeaderValue::from_static(s),
+        None => HeaderValue::from(n),
+    }
 }
 
 /// Answers here, as a handler's error would be (the operation id is filled in outside).
 fn refuse<B>(
     req: ServiceRequest,
     err: ApiError,
-    headers: &[(HeaderName, String)],
+    headers: &[(HeaderName, HeaderValue)],
 ) -> ServiceResponse<EitherBody<B>> {
     let (http, _) = req.into_parts();
     let mut res = ServiceResponse::from_err(err, http);
     for (name, value) in headers {
-        if let Ok(v) = HeaderValue::from_str(value) {
-            res.headers_mut().insert(name.clone(), v);
-        }
+        res.headers_mut().insert(name.clone(), value.clone());
     }
     res.map_into_right_body()
 }
@@ -166,7 +173,7 @@ fn audit_entry(req: &ServiceRequest, p: &Principal) -> Option<AuditEntry> {
     let mutating = !matches!(*req.method(), Method::GET | Method::HEAD | Method::OPTIONS);
     mutating.then(|| AuditEntry {
         time_ms: crate::persistence::metadata::now_ms(),
-        key_id: p.key_id.clone(),
+        key_id: p.key_id().to_string(),
         method: req.method().to_string(),
         route: req.path().chars().take(512).collect(),
         cid: cid_argument(req.query_string()),

@@ -112,14 +112,16 @@ pub async fn observe(
         actix_web::body::BodySize::Sized(n) if method != Method::HEAD => n,
         _ => 0,
     };
-    state.metrics.observe_request(
-        &operation,
-        &method,
-        status.as_u16(),
-        took,
-        bytes_in,
-        bytes_out,
-    );
+    if state.settings.telemetry.metrics {
+        state.metrics.observe_request(
+            &operation,
+            &method,
+            status.as_u16(),
+            took,
+            bytes_in,
+            bytes_out,
+        );
+    }
     state.model.stats.record(
         &operation,
         status.is_client_error() || status.is_server_error(),

@@ -104,8 +104,15 @@ pub async fn not_found(req: HttpRequest) -> Result<HttpResponse> {
 }
 
 /// `GET /metrics`: Prometheus' text exposition format (see `crate::metrics`).
-pub async fn metrics(state: web::Data<AppState>) -> HttpResponse {
-    HttpResponse::Ok()
+pub async fn metrics(state: web::Data<AppState>) -> Result<HttpResponse> {
+    if !state.settings.telemetry.metrics {
+        return Err(ApiError::new(
+            actix_web::http::StatusCode::NOT_FOUND,
+            "metrics_disabled",
+            "metrics are off (telemetry.metrics = false)",
+        ));
+    }
+    Ok(HttpResponse::Ok()
         .content_type("text/plain; version=0.0.4; charset=utf-8")
-        .body(state.metrics.render())
+        .body(state.metrics.render()))
 }

@@ -22,11 +22,11 @@ pub mod state;
 
 use crate::backend::BackendError;
 use actix_web::http::Method;
+use hashbrown::HashMap;
 use prometheus::{
     Histogram, HistogramOpts, HistogramVec, IntCounter, IntCounterVec, Opts, Registry, TextEncoder,
 };
 use std::cell::RefCell;
-use std::collections::HashMap;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::Duration;
 

@@ -15,7 +15,6 @@ use governor::state::keyed::DefaultKeyedStateStore;
 use governor::state::{InMemoryState, NotKeyed};
 use governor::{NotUntil, Quota, RateLimiter};
 use parking_lot::{Mutex, RwLock};
-use std::collections::HashMap;
 use std::net::IpAddr;
 use std::num::NonZeroU32;
 use std::sync::Arc;
@@ -90,7 +89,7 @@ pub struct RateLimits {
     defaults: RwLock<Defaults>,
     max_in_flight: AtomicUsize,
     /// One bucket per key id, with the quota it was built for.
-    keys: RwLock<HashMap<String, (Quota, Arc<Direct>)>>,
+    keys: RwLock<hashbrown::HashMap<String, (Quota, Arc<Direct>)>>,
     swept: Mutex<Instant>,
 }
 
@@ -103,7 +102,7 @@ impl RateLimits {
                 burst,
                 anonymous: Arc::new(RateLimiter::keyed(quota(rate, burst)).with_middleware()),
             }),
-            keys: RwLock::new(HashMap::new()),
+            keys: RwLock::new(hashbrown::HashMap::new()),
             swept: Mutex::new(Instant::now()),
         }
     }

@@ -21,6 +21,7 @@ use keys::{KeyRecord, KeyRing, NewKey};
 use scope::{Access, Rate, Scope, Scopes};
 use serde::{Deserialize, Serialize};
 use std::path::Path;
+use std::sync::Arc;
 use tokens::{Claims, TokenIssuer};
 
 /// The `[auth]` settings.
@@ -92,24 +93,20 @@ pub enum Via {
 /// An authenticated caller.
 #[derive(Debug, Clone)]
 pub struct Principal {
-    pub key_id: String,
-    pub key_name: String,
+    /// The key presented, or the one the token was minted for.
+    pub key: Arc<KeyRecord>,
+    /// What this request may do (a token's may be narrower than its key's).
     pub scopes: Scopes,
-    pub rate: Option<Rate>,
-    pub burst: Option<u32>,
     pub via: Via,
 }
 
 impl Principal {
-    fn of_key(key: &KeyRecord, scopes: Scopes, via: Via) -> Self {
-        Self {
-            key_id: key.id.clone(),
-            key_name: key.name.clone(),
-            scopes,
-            rate: key.rate,
-            burst: key.burst,
-            via,
-        }
+    fn of_key(key: Arc<KeyRecord>, scopes: Scopes, via: Via) -> Self {
+        Self { key, scopes, via }
+    }
+
+    pub fn key_id(&self) -> &str {
+        &self.key.id
     }
 }
 
@@ -168,7 +165,8 @@ impl AuthModel {
         if credential.starts_with(keys::KEY_PREFIX) {
             let key = self.keys.verify(credential)?;
             key.check_usable(now)?;
-            return Ok(Principal::of_key(&key, key.scopes, Via::Key));
+            let scopes = key.scopes;
+            return Ok(Principal::of_key(key, scopes, Via::Key));
         }
         if credential.matches('.').count() != 2 {
             return Err(AuthError::Malformed("neither an API key nor a token"));
@@ -188,7 +186,7 @@ impl AuthModel {
             jti: claims.jti,
             exp: claims.exp,
         };
-        Ok(Principal::of_key(&key, scopes, via))
+        Ok(Principal::of_key(key, scopes, via))
     }
 
     /// Whether `principal` (None: anonymous) may use a route needing `access`.
@@ -231,7 +229,7 @@ impl AuthModel {
         let ttl = ttl_secs
             .unwrap_or(self.options.token_ttl_secs)
             .clamp(1, self.options.token_ttl_secs.max(1));
-        self.tokens.mint(&principal.key_id, scopes, now_ms(), ttl)
+        self.tokens.mint(principal.key_id(), scopes, now_ms(), ttl)
     }
 
     /// Revokes a token given whole (its own key's or, for `admin`, anyone's) or by `jti`
@@ -246,7 +244,7 @@ impl AuthModel {
         let jti = match (token, jti) {
             (Some(token), _) => {
                 let claims = self.tokens.decode_any(token)?;
-                if claims.sub != principal.key_id && !admin {
+                if claims.sub != principal.key_id() && !admin {
                     return Err(AuthError::Forbidden("admin"));
                 }
                 claims.jti
@@ -298,10 +296,7 @@ mod tests {
         let (record, key) = auth.create_key(new_key("read,pin")).unwrap();
         assert!(key.starts_with("imcp_") && !record.secret_sha256.contains(&key));
         let p = auth.authenticate(&key).unwrap();
-        assert_eq!(
-            (p.key_id.as_str(), p.via.clone()),
-            (record.id.as_str(), Via::Key)
-        );
+        assert_eq!((p.key_id(), p.via.clone()), (record.id.as_str(), Via::Key));
         assert!(auth.authorize(Access::Scoped(Scope::Pin), Some(&p)).is_ok());
         assert!(matches!(
             auth.authorize(Access::Scoped(Scope::Write), Some(&p)),
@@ -372,7 +367,7 @@ mod tests {
         let p = auth.authenticate(&key).unwrap();
         let (token, _) = auth
             .tokens
-            .mint(&p.key_id, p.scopes, now_ms() - 10_000, 1)
+            .mint(p.key_id(), p.scopes, now_ms() - 10_000, 1)
             .unwrap();
         assert!(matches!(
             auth.authenticate(&token),

@@ -6,7 +6,8 @@ use super::AuthError;
 use super::scope::Scopes;
 use crate::persistence::credentials::JsonLines;
 use jsonwebtoken::{Algorithm, DecodingKey, EncodingKey, Header, Validation};
-use parking_lot::RwLock;
+use lru::LruCache;
+use parking_lot::{Mutex, RwLock};
 use serde::{Deserialize, Serialize};
 use std::collections::HashSet;
 
@@ -33,7 +34,14 @@ pub struct TokenIssuer {
     validation: Validation,
     revoked: RwLock<HashSet<String>>,
     log: Option<JsonLines>,
+    /// Tokens whose signature was checked lately: a client sends the same token again and
+    /// again, and an HS256 check plus the JSON decode costs more than the rest of a cached
+    /// read. Expiry and revocation are still checked on every use.
+    verified: Mutex<LruCache<String, Claims>>,
 }
+
+/// Tokens remembered as verified.
+const VERIFIED: usize = 4096;
 
 impl TokenIssuer {
     pub fn new(secret: &[u8], log: Option<JsonLines>) -> Result<Self, AuthError> {
@@ -50,6 +58,9 @@ impl TokenIssuer {
             validation,
             revoked: RwLock::new(revoked),
             log,
+            verified: Mutex::new(LruCache::new(
+                std::num::NonZeroUsize::new(VERIFIED).expect("positive"),
+            )),
         })
     }
 
@@ -76,13 +87,27 @@ impl TokenIssuer {
     /// The claims of a valid, unexpired, unrevoked token signed by us.
     pub fn verify(&self, token: &str) -> Result<Claims, AuthError> {
         use jsonwebtoken::errors::ErrorKind;
-        let claims = jsonwebtoken::decode::<Claims>(token, &self.decoding, &self.validation)
-            .map_err(|e| match e.kind() {
-                ErrorKind::ExpiredSignature => AuthError::Expired("token"),
-                ErrorKind::InvalidSignature => AuthError::Unknown,
-                _ => AuthError::Malformed("not a valid token"),
-            })?
-            .claims;
+        let remembered = self.verified.lock().get(token).cloned();
+        let claims = match remembered {
+            Some(claims) => {
+                if claims.exp <= crate::persistence::metadata::now_ms() / 1000 {
+                    return Err(AuthError::Expired("token"));
+                }
+                claims
+            }
+            None => {
+                let claims =
+                    jsonwebtoken::decode::<Claims>(token, &self.decoding, &self.validation)
+                        .map_err(|e| match e.kind() {
+                            ErrorKind::ExpiredSignature => AuthError::Expired("token"),
+                            ErrorKind::InvalidSignature => AuthError::Unknown,
+                            _ => AuthError::Malformed("not a valid token"),
+                        })?
+                        .claims;
+                self.verified.lock().put(token.to_string(), claims.clone());
+                claims
+            }
+        };
         if self.revoked.read().contains(&claims.jti) {
             return Err(AuthError::Revoked("token"));
         }

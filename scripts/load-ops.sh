@@ -1,0 +1,48 @@
+#!/usr/bin/env bash
+# Load check for issue #13: the cost of the operations layer on a cached 4 KiB cat. Two
+# release servers in the same run, sent the same request (with an Authorization header):
+#   off: auth.enabled = false, telemetry.metrics = false
+#   on:  auth.enabled = true (an API key, its rate high enough never to refuse), metrics on
+# measured alternately with wrk, twice each.
+#
+#   scripts/load-ops.sh [SECONDS=8] [CONNECTIONS=32]
+#
+# Needs wrk (Debian: apt-get install -y wrk).
+set -euo pipefail
+here="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
+secs="${1:-8}"
+conns="${2:-32}"
+off_port=8091
+on_port=8092
+command -v wrk >/dev/null || { echo "needs wrk: apt-get install -y wrk" >&2; exit 2; }
+work="$(mktemp -d)"
+trap 'kill "${off_pid:-0}" "${on_pid:-0}" 2>/dev/null || true; rm -rf "$work"' EXIT
+
+cargo build --release --quiet --manifest-path "$here/Cargo.toml"
+bin="$here/target/release/ipfs-mcp"
+head -c 4096 /dev/urandom > "$work/obj.bin"
+key=$("$bin" keys create --name load --scopes read,write --rate 1000000000/s --burst 1000000 \
+  --data-dir "$work/on" 2>/dev/null)
+IPFS_MCP__TELEMETRY__METRICS=false "$bin" serve --port "$off_port" --data-dir "$work/off" \
+  > "$work/off.log" 2>&1 &
+off_pid=$!
+IPFS_MCP__AUTH__ENABLED=true "$bin" serve --port "$on_port" --data-dir "$work/on" \
+  > "$work/on.log" 2>&1 &
+on_pid=$!
+auth="Authorization: Bearer $key"
+for port in "$off_port" "$on_port"; do
+  for _ in $(seq 1 50); do curl -sf "http://127.0.0.1:$port/api/v0/health" > /dev/null && break; sleep 0.2; done
+  cid=$(curl -sf -H "$auth" -F "file=@$work/obj.bin" "http://127.0.0.1:$port/api/v0/mcp/ipfs/add" |
+    python3 -c 'import json,sys; print(json.load(sys.stdin)["cid"])')
+  curl -sf -H "$auth" -o /dev/null "http://127.0.0.1:$port/api/v0/mcp/ipfs/cat/$cid"
+done
+curl -s -o /dev/null -w "on without a key: %{http_code} (expect 401)\n" "http://127.0.0.1:$on_port/api/v0/mcp/ipfs/cat/$cid"
+measure() { wrk -t2 -c"$conns" -d"${secs}s" -H "$auth" "$1" | awk '
+  /Non-2xx/ {print "non-2xx answers: " $0 > "/dev/stderr"; bad=1}
+  /Requests\/sec/ {r=$2} END {if (bad) exit 1; print r}'; }
+for round in 1 2; do
+  off=$(measure "http://127.0.0.1:$off_port/api/v0/mcp/ipfs/cat/$cid")
+  on=$(measure "http://127.0.0.1:$on_port/api/v0/mcp/ipfs/cat/$cid")
+  echo "round $round: off $off req/s, on $on req/s ($(awk -v a="$on" -v b="$off" 'BEGIN {printf "%.2f", a/b}')x)"
+done
+grep -c "^ipfs_mcp_" <(curl -sf -H "$auth" "http://127.0.0.1:$on_port/metrics") | sed 's/^/metric samples served: /'
