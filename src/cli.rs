@@ -29,6 +29,43 @@ pub enum Command {
     /// Manage the API keys in the data dir (a running server picks changes up within a second).
     #[command(subcommand)]
     Keys(KeysCommand),
+    /// Show, save, validate or convert the configuration.
+    #[command(subcommand)]
+    Config(ConfigCommand),
+}
+
+#[derive(Debug, Subcommand)]
+pub enum ConfigCommand {
+    /// Print the effective settings (defaults < --config < IPFS_MCP__* environment).
+    Show {
+        #[arg(long, default_value = "toml")]
+        format: String,
+        #[arg(long)]
+        include_secrets: bool,
+        #[arg(long)]
+        config: Option<PathBuf>,
+    },
+    /// Write the effective settings to a file (refused if it exists, unless --overwrite).
+    Save {
+        path: PathBuf,
+        /// [default: by the file's extension, else toml]
+        #[arg(long)]
+        format: Option<String>,
+        #[arg(long)]
+        include_secrets: bool,
+        #[arg(long)]
+        overwrite: bool,
+        #[arg(long)]
+        config: Option<PathBuf>,
+    },
+    /// Check a config file; each error names its field.
+    Validate { file: PathBuf },
+    /// Print a config file's settings in another format.
+    Convert {
+        file: PathBuf,
+        #[arg(long)]
+        to: String,
+    },
 }
 
 #[derive(Debug, Subcommand)]
@@ -154,6 +191,87 @@ fn bench(args: BenchArgs) -> i32 {
         );
     }
     0
+}
+
+fn config(cmd: ConfigCommand) -> Result<i32, String> {
+    use crate::config::document::Format;
+    let read = |file: &std::path::Path| -> Result<(String, Format), String> {
+        let text = std::fs::read_to_string(file).map_err(|e| format!("{}: {e}", file.display()))?;
+        Ok((text, Format::of_path(file).unwrap_or(Format::Toml)))
+    };
+    let format_of = |f: &str| Format::parse(f).map_err(|e| e.to_string());
+    match cmd {
+        ConfigCommand::Show {
+            format,
+            include_secrets,
+            config,
+        } => {
+            let s = Settings::load(config.as_deref(), &CliOverrides::default())
+                .map_err(|e| e.to_string())?;
+            print!(
+                "{}",
+                s.render(format_of(&format)?, include_secrets)
+                    .map_err(|e| e.to_string())?
+            );
+            Ok(0)
+        }
+        ConfigCommand::Save {
+            path,
+            format,
+            include_secrets,
+            overwrite,
+            config,
+        } => {
+            if path.exists() && !overwrite {
+                return Err(format!(
+                    "{} exists; pass --overwrite to replace it",
+                    path.display()
+                ));
+            }
+            let s = Settings::load(config.as_deref(), &CliOverrides::default())
+                .map_err(|e| e.to_string())?;
+            let format = match format {
+                Some(f) => format_of(&f)?,
+                None => Format::of_path(&path).unwrap_or(Format::Toml),
+            };
+            let text = s
+                .render(format, include_secrets)
+                .map_err(|e| e.to_string())?;
+            std::fs::write(&path, text).map_err(|e| format!("{}: {e}", path.display()))?;
+            eprintln!("saved {}", path.display());
+            Ok(0)
+        }
+        ConfigCommand::Validate { file } => {
+            let (text, format) = read(&file)?;
+            match Settings::from_document(&text, format) {
+                Ok(_) => {
+                    println!("{}: valid", file.display());
+                    Ok(0)
+                }
+                Err(errors) => {
+                    for e in errors {
+                        println!("{}: {}: {}", file.display(), e.field, e.message);
+                    }
+                    Ok(1)
+                }
+            }
+        }
+        ConfigCommand::Convert { file, to } => {
+            let (text, format) = read(&file)?;
+            let s = Settings::from_document(&text, format).map_err(|errors| {
+                errors
+                    .iter()
+                    .map(|e| format!("{}: {}", e.field, e.message))
+                    .collect::<Vec<_>>()
+                    .join("; ")
+            })?;
+            print!(
+                "{}",
+                s.render(format_of(&to)?, true).map_err(|e| e.to_string())?
+            );
+            Ok(0)
+        }
+    }
 }
 
 fn keys(cmd: KeysCommand) -> i32 {
@@ -300,6 +418,13 @@ pub async fn run(cli: Cli) -> i32 {
     match cli.command {
         Command::Bench(args) => bench(args),
         Command::Keys(cmd) => keys(cmd),
+        Command::Config(cmd) => match config(cmd) {
+            Ok(code) => code,
+            Err(e) => {
+                eprintln!("ipfs-mcp: {e}");
+                2
+            }
+        },
         Command::Serve(args) => {
             let settings = match Settings::load(args.config.as_deref(), &args.overrides()) {
                 Ok(s) => s,

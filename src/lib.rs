@@ -14,6 +14,7 @@ pub mod fuzz_checks;
 pub mod metrics;
 pub mod models;
 pub mod persistence;
+pub mod secret;
 pub mod startup;
 pub mod telemetry;
 pub mod unixfs;

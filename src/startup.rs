@@ -412,6 +412,10 @@ pub fn routes(cfg: &mut web::ServiceConfig) {
     cfg.service(
         web::scope("/api/v0/mcp")
             .route("/health", web::get().to(c::system::health))
+            .route("/cli/config", web::get().to(c::config::show))
+            .route("/cli/config/save", web::post().to(c::config::save))
+            .route("/cli/config/validate", web::post().to(c::config::validate))
+            .route("/cli/config/convert", web::post().to(c::config::convert))
             .route("/cli/config/update", web::post().to(c::config::update))
             .route("/auth/token", web::post().to(c::auth::token))
             .route("/auth/revoke", web::post().to(c::auth::revoke))

@@ -8,6 +8,7 @@ mod add_tree;
 mod auth;
 mod cache;
 mod car;
+mod config;
 mod conformance;
 mod content;
 mod encoding;

@@ -149,6 +149,10 @@ fn check(case: &str, raw: Option<Raw>) -> Option<Raw> {
 pub const ROUTES: &[(&str, &str)] = &[
     ("GET", "/api/v0/health"),
     ("POST", "/api/v0/mcp/cli/config/update"),
+    ("GET", "/api/v0/mcp/cli/config"),
+    ("POST", "/api/v0/mcp/cli/config/save"),
+    ("POST", "/api/v0/mcp/cli/config/validate"),
+    ("POST", "/api/v0/mcp/cli/config/convert"),
     ("GET", "/metrics"),
     ("POST", "/api/v0/mcp/auth/token"),
     ("POST", "/api/v0/mcp/auth/revoke"),

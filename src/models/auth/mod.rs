@@ -32,7 +32,7 @@ pub struct AuthOptions {
     /// `--allow-unauthenticated`).
     pub enabled: bool,
     /// The token signing secret; else `IPFS_MCP_JWT_SECRET`, else one kept in the data dir.
-    pub jwt_secret: Option<String>,
+    pub jwt_secret: Option<crate::secret::Secret>,
     /// Whether `/ipfs/` and `/ipns/` stay open to anyone with auth on.
     pub public_gateway: bool,
     /// Rate for keys without their own (and for anonymous clients, per address).
@@ -135,7 +135,8 @@ impl AuthModel {
         let dir = data_dir.map(credentials::auth_dir).transpose()?;
         let configured = options
             .jwt_secret
-            .clone()
+            .as_ref()
+            .map(|s| s.expose().to_string())
             .or_else(|| std::env::var("IPFS_MCP_JWT_SECRET").ok())
             .filter(|s| !s.is_empty());
         let secret = match (configured, &dir) {

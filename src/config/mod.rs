@@ -1,6 +1,8 @@
 //! Settings, layered: built-in defaults, then a config file (`--config`, TOML or YAML), then
 //! environment variables (`IPFS_MCP__SECTION__KEY`), then CLI flags. Layering is `figment`'s.
 
+pub mod document;
+
 use crate::backend::BackendKind;
 use figment::Figment;
 use figment::providers::{Env, Format, Serialized, Toml, Yaml};
