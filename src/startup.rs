@@ -43,6 +43,8 @@ pub enum StartupError {
     Cache(String),
     #[error(transparent)]
     Layout(#[from] MigrationError),
+    #[error("TLS: {0}")]
+    Tls(String),
     #[error("cannot open the credentials: {0}")]
     Auth(#[from] AuthError),
     #[error(
@@ -244,6 +246,44 @@ fn build_cache(
     Ok(TieredStore::new(memory, disk, c.max_object_bytes).with_observer(metadata.clone()))
 }
 
+/// The rustls configuration from `server.tls_cert` / `server.tls_key` (PEM), if both are set.
+fn tls_config(settings: &Settings) -> Result<Option<rustls::ServerConfig>, StartupError> {
+    let (cert, key) = match (&settings.server.tls_cert, &settings.server.tls_key) {
+        (None, None) => return Ok(None),
+        (Some(c), Some(k)) => (c, k),
+        _ => {
+            return Err(StartupError::Tls(
+                "server.tls_cert and server.tls_key go together".into(),
+            ));
+        }
+    };
+    let open = |p: &std::path::Path| {
+        std::fs::File::open(p)
+            .map(std::io::BufReader::new)
+            .map_err(|e| StartupError::Tls(format!("{}: {e}", p.display())))
+    };
+    let certs = rustls_pemfile::certs(&mut open(cert)?)
+        .collect::<Result<Vec<_>, _>>()
+        .map_err(|e| StartupError::Tls(format!("{}: {e}", cert.display())))?;
+    if certs.is_empty() {
+        return Err(StartupError::Tls(format!(
+            "no certificate in {}",
+            cert.display()
+        )));
+    }
+    let key_der = rustls_pemfile::private_key(&mut open(key)?)
+        .map_err(|e| StartupError::Tls(format!("{}: {e}", key.display())))?
+        .ok_or_else(|| StartupError::Tls(format!("no private key in {}", key.display())))?;
+    let provider = Arc::new(rustls::crypto::ring::default_provider());
+    let config = rustls::ServerConfig::builder_with_provider(provider)
+        .with_safe_default_protocol_versions()
+        .map_err(|e| StartupError::Tls(e.to_string()))?
+        .with_no_client_auth()
+        .with_single_cert(certs, key_der)
+        .map_err(|e| StartupError::Tls(e.to_string()))?;
+    Ok(Some(config))
+}
+
 /// Auth off is for loopback: anyone who can reach any other address could add, pin and clear.
 fn refuse_open_unauthenticated(settings: &Settings) -> Result<(), StartupError> {
     let host = settings.server.host.trim_matches(['[', ']']);
@@ -266,6 +306,7 @@ fn run(
 ) -> Result<Server, StartupError> {
     let workers = settings.server.workers;
     let json_limit = settings.limits.max_json_bytes;
+    let tls = tls_config(&settings)?;
     let limits = Arc::new(RateLimits::new(
         settings.auth.default_rate,
         settings.auth.default_burst,
@@ -300,14 +341,15 @@ fn run(
     if let Some(n) = workers {
         server = server.workers(n);
     }
-    let server = server
-        .listen(listener)
-        .map_err(|source| StartupError::Bind {
-            addr: "listener".into(),
-            source,
-        })?
-        .run();
-    Ok(server)
+    let bind = |source| StartupError::Bind {
+        addr: "listener".into(),
+        source,
+    };
+    let server = match tls {
+        Some(config) => server.listen_rustls_0_23(listener, config).map_err(bind)?,
+        None => server.listen(listener).map_err(bind)?,
+    };
+    Ok(server.run())
 }
 
 /// What each route asks of a caller when `auth.enabled`: the longest prefix that matches whole

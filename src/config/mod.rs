@@ -78,6 +78,9 @@ pub struct ServerSettings {
     pub operations_capacity: usize,
     /// Serve a non-loopback address with `auth.enabled = false` (refused otherwise).
     pub allow_unauthenticated: bool,
+    /// PEM certificate chain and private key: with both, the service speaks HTTPS (rustls).
+    pub tls_cert: Option<PathBuf>,
+    pub tls_key: Option<PathBuf>,
 }
 
 impl Default for ServerSettings {
@@ -91,6 +94,8 @@ impl Default for ServerSettings {
             workers: None,
             operations_capacity: 1000,
             allow_unauthenticated: false,
+            tls_cert: None,
+            tls_key: None,
         }
     }
 }

@@ -24,3 +24,4 @@ mod pins_blocks_dag;
 mod ratelimit;
 mod streaming;
 mod system;
+mod tls;
