@@ -435,7 +435,12 @@ pub async fn run(cli: Cli) -> i32 {
             };
             crate::telemetry::init(settings.server.debug);
             let app = match Application::build(settings).await {
-                Ok(app) => app,
+                Ok(app) => {
+                    if let Some(path) = &args.config {
+                        app.reload_on_sighup(path.clone(), args.overrides());
+                    }
+                    app
+                }
                 Err(e) => {
                     tracing::error!("{e}");
                     eprintln!("ipfs-mcp: {e}");

@@ -59,6 +59,7 @@ pub struct Application {
     server: Server,
     model: Arc<IpfsModel>,
     metrics: Arc<Metrics>,
+    limits: Arc<RateLimits>,
     /// Flushes the metadata every interval; stopped (with a last flush) at shutdown.
     flusher: Option<FlusherHandle>,
     /// Kept alive for the server's lifetime; removed on drop (`--isolation`).
@@ -155,12 +156,27 @@ impl Application {
         metrics
             .registry
             .register(Box::new(StateCollector::new(model.clone())));
-        let server = run(listener, model.clone(), auth, metrics.clone(), settings)?;
+        let limits = Arc::new(RateLimits::new(
+            settings.auth.default_rate,
+            settings.auth.default_burst,
+            settings.limits.max_in_flight,
+        ));
+        let server = run(
+            listener,
+            Shared {
+                model: model.clone(),
+                auth,
+                metrics: metrics.clone(),
+                limits: limits.clone(),
+            },
+            settings,
+        )?;
         Ok(Self {
             port,
             server,
             model,
             metrics,
+            limits,
             flusher,
             _isolation: None,
         })
@@ -168,6 +184,30 @@ impl Application {
 
     pub fn port(&self) -> u16 {
         self.port
+    }
+
+    /// On SIGHUP, re-reads `config` (with the same flags over it) and applies the settings that
+    /// can change while serving: the default rate and burst, the cap on requests in flight. A
+    /// file that no longer loads is logged and changes nothing.
+    pub fn reload_on_sighup(&self, config: PathBuf, overrides: crate::config::CliOverrides) {
+        use tokio::signal::unix::{SignalKind, signal};
+        let Ok(mut hangups) = signal(SignalKind::hangup()) else {
+            tracing::warn!("cannot listen for SIGHUP: the config file is read at start only");
+            return;
+        };
+        let limits = self.limits.clone();
+        tokio::spawn(async move {
+            while hangups.recv().await.is_some() {
+                match Settings::load(Some(&config), &overrides) {
+                    Ok(s) => {
+                        limits.set_default(s.auth.default_rate, s.auth.default_burst);
+                        limits.set_max_in_flight(s.limits.max_in_flight);
+                        tracing::info!(config = %config.display(), "run-time settings reloaded");
+                    }
+                    Err(e) => tracing::error!(error = %e, "SIGHUP: config not reloaded"),
+                }
+            }
+        });
     }
 
     /// The metrics `/metrics` serves (tests compare names against what is declared).
@@ -297,21 +337,24 @@ fn refuse_open_unauthenticated(settings: &Settings) -> Result<(), StartupError> 
     Err(StartupError::Unauthenticated(host.to_string()))
 }
 
-fn run(
-    listener: TcpListener,
+/// What every worker's handlers share.
+struct Shared {
     model: Arc<IpfsModel>,
     auth: Arc<AuthModel>,
     metrics: Arc<Metrics>,
-    settings: Settings,
-) -> Result<Server, StartupError> {
+    limits: Arc<RateLimits>,
+}
+
+fn run(listener: TcpListener, shared: Shared, settings: Settings) -> Result<Server, StartupError> {
     let workers = settings.server.workers;
     let json_limit = settings.limits.max_json_bytes;
     let tls = tls_config(&settings)?;
-    let limits = Arc::new(RateLimits::new(
-        settings.auth.default_rate,
-        settings.auth.default_burst,
-        settings.limits.max_in_flight,
-    ));
+    let Shared {
+        model,
+        auth,
+        metrics,
+        limits,
+    } = shared;
     let state = web::Data::new(AppState {
         model,
         auth,

@@ -140,3 +140,71 @@ fn the_cli_shows_saves_validates_and_converts() {
     assert_eq!(invalid.status.code(), Some(1));
     assert!(String::from_utf8_lossy(&invalid.stdout).contains("limits.max_in_flight"));
 }
+
+/// SIGHUP re-reads the config file: a new default rate applies without a restart.
+#[tokio::test]
+async fn sighup_reloads_the_run_time_settings() {
+    let dir = tempfile::tempdir().unwrap();
+    let port = std::net::TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port();
+    let file = dir.path().join("ipfs-mcp.toml");
+    let write = |burst: u32| {
+        let text = format!(
+            "[server]\nport = {port}\ndata_dir = {:?}\n[auth]\nenabled = true\ndefault_rate = \"600/min\"\ndefault_burst = {burst}\n",
+            dir.path().join("data")
+        );
+        std::fs::write(&file, text).unwrap();
+    };
+    write(1000);
+    let mut child = std::process::Command::new(env!("CARGO_BIN_EXE_ipfs-mcp"))
+        .args(["serve", "--config"])
+        .arg(&file)
+        .stdout(std::process::Stdio::null())
+        .stderr(std::process::Stdio::null())
+        .spawn()
+        .unwrap();
+    let client = reqwest::Client::builder().no_proxy().build().unwrap();
+    let url = format!("http://127.0.0.1:{port}/api/v0/health");
+    let limit = || async {
+        let res = client.get(&url).send().await.ok()?;
+        res.headers()
+            .get("ratelimit-limit")?
+            .to_str()
+            .ok()?
+            .parse::<u32>()
+            .ok()
+    };
+    let mut seen = None;
+    for _ in 0..100 {
+        seen = limit().await;
+        if seen.is_some() {
+            break;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(100)).await;
+    }
+    assert_eq!(seen, Some(1000));
+    write(7);
+    let hup = std::process::Command::new("kill")
+        .args(["-HUP", &child.id().to_string()])
+        .status()
+        .unwrap();
+    assert!(hup.success());
+    let mut after = None;
+    for _ in 0..50 {
+        after = limit().await;
+        if after == Some(7) {
+            break;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(100)).await;
+    }
+    assert!(
+        child.try_wait().unwrap().is_none(),
+        "still serving after SIGHUP"
+    );
+    child.kill().ok();
+    child.wait().ok();
+    assert_eq!(after, Some(7));
+}
