@@ -135,10 +135,12 @@ fn render(req: &HttpRequest, state: &AppState, added: &Added) -> HttpResponse {
             body.push_str(&serde_json::to_string(entry).unwrap_or_default());
             body.push('\n');
         }
-        return HttpResponse::Ok()
+        let mut res = HttpResponse::Ok()
             .content_type("application/x-ndjson")
             .insert_header(("X-Chunked-Output", "1"))
             .body(body);
+        super::authn::audit_cid(&mut res, added.root.to_string());
+        return res;
     }
     let cid = added.root.to_string();
     let mut fields = json!({
@@ -150,7 +152,9 @@ fn render(req: &HttpRequest, state: &AppState, added: &Added) -> HttpResponse {
         "pinned": added.pinned,
     });
     fields["entries"] = serde_json::to_value(&added.entries).unwrap_or_default();
-    envelope::ok(req, state.model.simulated(), fields)
+    let mut res = envelope::ok(req, state.model.simulated(), fields);
+    super::authn::audit_cid(&mut res, cid);
+    res
 }
 
 /// Every part of a multipart add (files, directories, symlinks), streamed into the model.

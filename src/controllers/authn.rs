@@ -52,6 +52,15 @@ fn credential(req: &ServiceRequest) -> Result<Option<Cow<'_, str>>, ApiError> {
     ))
 }
 
+/// The CID a mutating answer produced (an add's root), for its audit line.
+#[derive(Debug, Clone)]
+struct AuditCid(String);
+
+/// Names the CID `res` produced in the request's audit line (when there is one).
+pub fn audit_cid(res: &mut actix_web::HttpResponse, cid: String) {
+    res.extensions_mut().insert(AuditCid(cid));
+}
+
 /// The caller of a request that passed the middleware (`None`: anonymous or auth off).
 pub fn principal(req: &HttpRequest) -> Option<Principal> {
     req.extensions().get::<Principal>().cloned()
@@ -133,6 +142,11 @@ pub async fn guard<B: MessageBody>(
             Ok(r) => r.status().as_u16(),
             Err(e) => e.as_response_error().status_code().as_u16(),
         };
+        if let Ok(r) = &res
+            && let Some(AuditCid(cid)) = r.response().extensions().get::<AuditCid>()
+        {
+            entry.cid.get_or_insert_with(|| cid.clone());
+        }
         state.auth.audit(&entry);
     }
     let mut res = res?;

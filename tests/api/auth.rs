@@ -336,6 +336,12 @@ async fn revocation_survives_a_restart_and_nothing_secret_is_stored() {
         .expect("the pin is audited");
     assert_eq!(pin_line["key_id"], id.as_str());
     assert_eq!(pin_line["cid"], cid.as_str());
+    let add_line = lines
+        .iter()
+        .find(|l| l["route"] == "/api/v0/mcp/ipfs/add")
+        .expect("the add is audited");
+    assert_eq!(add_line["cid"], cid.as_str(), "the add's root CID");
+    assert_eq!(add_line["method"], "POST");
     assert_eq!(pin_line["client"], "127.0.0.1");
     for entry in walk(dir.path()) {
         let bytes = std::fs::read(&entry).unwrap();
