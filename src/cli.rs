@@ -237,7 +237,8 @@ fn config(cmd: ConfigCommand) -> Result<i32, String> {
             let text = s
                 .render(format, include_secrets)
                 .map_err(|e| e.to_string())?;
-            std::fs::write(&path, text).map_err(|e| format!("{}: {e}", path.display()))?;
+            crate::persistence::credentials::write_private(&path, text.as_bytes())
+                .map_err(|e| e.to_string())?;
             eprintln!("saved {}", path.display());
             Ok(0)
         }

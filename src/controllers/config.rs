@@ -105,8 +105,6 @@ pub async fn save(
 
 /// Writes `bytes` to `target` (mode 0600: it may hold secrets), whole or not at all.
 fn write_config(target: &std::path::Path, bytes: &[u8], overwrite: bool) -> Result<()> {
-    use std::io::Write;
-    use std::os::unix::fs::OpenOptionsExt;
     if target.exists() && !overwrite {
         return Err(ApiError::new(
             StatusCode::CONFLICT,
@@ -117,22 +115,12 @@ fn write_config(target: &std::path::Path, bytes: &[u8], overwrite: bool) -> Resu
             ),
         ));
     }
-    let storage = |e: std::io::Error| ApiError::internal(format!("{}: {e}", target.display()));
     if let Some(parent) = target.parent() {
-        std::fs::create_dir_all(parent).map_err(storage)?;
+        std::fs::create_dir_all(parent)
+            .map_err(|e| ApiError::internal(format!("{}: {e}", parent.display())))?;
     }
-    let tmp = target.with_extension("tmp-save");
-    let mut f = std::fs::OpenOptions::new()
-        .write(true)
-        .create(true)
-        .truncate(true)
-        .mode(0o600)
-        .open(&tmp)
-        .map_err(storage)?;
-    f.write_all(bytes)
-        .and_then(|()| f.sync_all())
-        .map_err(storage)?;
-    std::fs::rename(&tmp, target).map_err(storage)
+    crate::persistence::credentials::write_private(target, bytes)
+        .map_err(|e| ApiError::internal(e.to_string()))
 }
 
 #[derive(Debug, Deserialize)]

@@ -7,7 +7,7 @@
 
 use super::AuthError;
 use super::scope::{Rate, Scopes};
-use crate::persistence::credentials::JsonFile;
+use crate::persistence::credentials::{JsonFile, hex, hex_into};
 use base64::Engine;
 use parking_lot::RwLock;
 use serde::{Deserialize, Serialize};
@@ -70,22 +70,6 @@ mod humantime_serde_opt {
             .map(|s| humantime::parse_duration(&s).map_err(serde::de::Error::custom))
             .transpose()
     }
-}
-
-/// Lower-case hex of `bytes` into `out` (twice as long), by table: `format!` per byte was 7%
-/// of an authenticated cached cat.
-fn hex_into(bytes: &[u8], out: &mut [u8]) {
-    const DIGITS: &[u8; 16] = b"0123456789abcdef";
-    for (b, pair) in bytes.iter().zip(out.chunks_exact_mut(2)) {
-        pair[0] = DIGITS[usize::from(b >> 4)];
-        pair[1] = DIGITS[usize::from(b & 15)];
-    }
-}
-
-pub fn hex(bytes: &[u8]) -> String {
-    let mut out = vec![0u8; bytes.len() * 2];
-    hex_into(bytes, &mut out);
-    String::from_utf8(out).expect("hex digits are ASCII")
 }
 
 fn hash_hex(key: &str) -> String {
