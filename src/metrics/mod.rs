@@ -267,20 +267,16 @@ impl Metrics {
         HANDLES.with(|cache| {
             let mut cache = cache.borrow_mut();
             let by_route = cache.entry((self.id, status, method)).or_default();
-            if !by_route.contains_key(route) {
-                let status_text = status.to_string();
-                let handles = Handles {
-                    requests: self
-                        .requests
-                        .with_label_values(&[route, method, &status_text]),
-                    duration: self.duration.with_label_values(&[route, method]),
-                    bytes_in: self.bytes_in.with_label_values(&[route]),
-                    bytes_out: self.bytes_out.with_label_values(&[route]),
-                };
-                by_route.insert(route.to_string(), handles);
-            }
+            // one lookup on the hot path; the route's name is copied only when first seen
+            let h = by_route.entry_ref(route).or_insert_with(|| Handles {
+                requests: self
+                    .requests
+                    .with_label_values(&[route, method, &status.to_string()]),
+                duration: self.duration.with_label_values(&[route, method]),
+                bytes_in: self.bytes_in.with_label_values(&[route]),
+                bytes_out: self.bytes_out.with_label_values(&[route]),
+            });
             // used in place: cloning the handles would cost an atomic reference count each
-            let h = &by_route[route];
             h.requests.inc();
             h.duration.observe(took.as_secs_f64());
             if bytes_in > 0 {

@@ -145,19 +145,19 @@ impl RateLimits {
         {
             return verdict(bucket.check());
         }
-        let bucket = Arc::new(RateLimiter::direct(wanted).with_middleware());
-        let bucket = self
-            .keys
-            .write()
-            .entry(id.to_string())
-            .and_modify(|entry| {
-                if entry.0 != wanted {
-                    *entry = (wanted, bucket.clone());
-                }
-            })
-            .or_insert_with(|| (wanted, bucket.clone()))
-            .1
-            .clone();
+        let fresh = || {
+            (
+                wanted,
+                Arc::new(RateLimiter::direct(wanted).with_middleware()),
+            )
+        };
+        let mut keys = self.keys.write();
+        let entry = keys.entry(id.to_string()).or_insert_with(fresh);
+        if entry.0 != wanted {
+            *entry = fresh();
+        }
+        let bucket = entry.1.clone();
+        drop(keys);
         verdict(bucket.check())
     }
 
