@@ -31,11 +31,33 @@ pub struct Settings {
 pub struct TelemetrySettings {
     /// Count requests for `GET /metrics` (off: nothing is counted, `/metrics` is a 404).
     pub metrics: bool,
+    /// Where traces go, over OTLP/HTTP with protobuf: a collector's base URL such as
+    /// `http://127.0.0.1:4318` (`/v1/traces` is added). Unset: nothing is traced or sent.
+    pub otlp_endpoint: Option<String>,
+    /// The share of new traces kept (0..=1); a request that arrives with a `traceparent`
+    /// follows its caller's sampling decision instead.
+    pub trace_sample_ratio: f64,
+    /// How often finished spans are sent.
+    pub otlp_export_interval_ms: u64,
+    /// How long one export may take.
+    pub otlp_timeout_ms: u64,
+    /// Spans waiting to be sent beyond this are dropped (a slow collector never slows requests).
+    pub otlp_max_queue: usize,
+    /// `service.name` of the exported spans.
+    pub service_name: String,
 }
 
 impl Default for TelemetrySettings {
     fn default() -> Self {
-        Self { metrics: true }
+        Self {
+            metrics: true,
+            otlp_endpoint: None,
+            trace_sample_ratio: 1.0,
+            otlp_export_interval_ms: 5_000,
+            otlp_timeout_ms: 10_000,
+            otlp_max_queue: 8_192,
+            service_name: "ipfs-mcp".into(),
+        }
     }
 }
 

@@ -1,0 +1,58 @@
+//! Logs and traces. Logs go through `tracing` to stderr; the level comes from `RUST_LOG`, else
+//! `telemetry.log_level`, and can be changed while serving ([`set_log_level`], from
+//! `cli/config/update` and SIGHUP). Traces are OpenTelemetry's ([`traces`]).
+
+pub mod traces;
+
+use std::sync::OnceLock;
+use tracing_subscriber::layer::SubscriberExt;
+use tracing_subscriber::util::SubscriberInitExt;
+use tracing_subscriber::{EnvFilter, Registry, reload};
+
+type FilterHandle = reload::Handle<EnvFilter, Registry>;
+
+/// The installed filter, to change at run time (unset when this process did not install the
+/// subscriber, e.g. in tests).
+static FILTER: OnceLock<FilterHandle> = OnceLock::new();
+
+#[derive(Debug, thiserror::Error)]
+pub enum LogLevelError {
+    #[error("log level {0:?}: {1}")]
+    Invalid(String, String),
+    #[error("this process's logging was not set up by ipfs-mcp; the level cannot change")]
+    NotInstalled,
+}
+
+/// The level used when neither `RUST_LOG` nor `telemetry.log_level` says otherwise.
+pub fn default_level(debug: bool) -> &'static str {
+    if debug { "debug,sled=info" } else { "info" }
+}
+
+/// Checks a filter directive (`info`, `warn,ipfs_mcp=debug`, ...).
+pub fn parse_level(level: &str) -> Result<EnvFilter, LogLevelError> {
+    EnvFilter::try_new(level).map_err(|e| LogLevelError::Invalid(level.to_string(), e.to_string()))
+}
+
+pub fn init(debug: bool, level: Option<&str>) {
+    let filter = EnvFilter::try_from_default_env()
+        .ok()
+        .or_else(|| level.and_then(|l| parse_level(l).ok()))
+        .unwrap_or_else(|| EnvFilter::new(default_level(debug)));
+    let (filter, handle) = reload::Layer::new(filter);
+    let installed = tracing_subscriber::registry()
+        .with(filter)
+        .with(tracing_subscriber::fmt::layer().with_writer(std::io::stderr))
+        .try_init();
+    if installed.is_ok() {
+        let _ = FILTER.set(handle);
+    }
+}
+
+/// Replaces the log filter of the running process.
+pub fn set_log_level(level: &str) -> Result<(), LogLevelError> {
+    let filter = parse_level(level)?;
+    let handle = FILTER.get().ok_or(LogLevelError::NotInstalled)?;
+    handle
+        .reload(filter)
+        .map_err(|e| LogLevelError::Invalid(level.to_string(), e.to_string()))
+}
