@@ -434,7 +434,7 @@ pub async fn run(cli: Cli) -> i32 {
                     return 2;
                 }
             };
-            crate::telemetry::init(settings.server.debug, None);
+            crate::telemetry::init(settings.server.debug);
             let app = match Application::build(settings).await {
                 Ok(app) => {
                     if let Some(path) = &args.config {

@@ -1,6 +1,7 @@
 //! Logs and traces. Logs go through `tracing` to stderr; the level comes from `RUST_LOG`, else
-//! `telemetry.log_level`, and can be changed while serving ([`set_log_level`], from
-//! `cli/config/update` and SIGHUP). Traces are OpenTelemetry's ([`traces`]).
+//! [`default_level`], and can be replaced while serving ([`set_log_level`]; meant for
+//! `cli/config/update` and SIGHUP, which do not call it yet). Traces are OpenTelemetry's
+//! ([`traces`]).
 
 pub mod traces;
 
@@ -23,7 +24,7 @@ pub enum LogLevelError {
     NotInstalled,
 }
 
-/// The level used when neither `RUST_LOG` nor `telemetry.log_level` says otherwise.
+/// The level used when `RUST_LOG` does not say otherwise.
 pub fn default_level(debug: bool) -> &'static str {
     if debug { "debug,sled=info" } else { "info" }
 }
@@ -33,11 +34,9 @@ pub fn parse_level(level: &str) -> Result<EnvFilter, LogLevelError> {
     EnvFilter::try_new(level).map_err(|e| LogLevelError::Invalid(level.to_string(), e.to_string()))
 }
 
-pub fn init(debug: bool, level: Option<&str>) {
-    let filter = EnvFilter::try_from_default_env()
-        .ok()
-        .or_else(|| level.and_then(|l| parse_level(l).ok()))
-        .unwrap_or_else(|| EnvFilter::new(default_level(debug)));
+pub fn init(debug: bool) {
+    let filter =
+        EnvFilter::try_from_default_env().unwrap_or_else(|_| EnvFilter::new(default_level(debug)));
     let (filter, handle) = reload::Layer::new(filter);
     let installed = tracing_subscriber::registry()
         .with(filter)
@@ -52,7 +51,8 @@ pub fn init(debug: bool, level: Option<&str>) {
 pub fn set_log_level(level: &str) -> Result<(), LogLevelError> {
     let filter = parse_level(level)?;
     let handle = FILTER.get().ok_or(LogLevelError::NotInstalled)?;
+    // reloading fails only when the subscriber is gone
     handle
         .reload(filter)
-        .map_err(|e| LogLevelError::Invalid(level.to_string(), e.to_string()))
+        .map_err(|_| LogLevelError::NotInstalled)
 }

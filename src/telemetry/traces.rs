@@ -50,16 +50,12 @@ struct ActiveTracer(SdkTracer);
 /// The application's tracer provider, if tracing is on.
 pub struct Tracing {
     provider: Option<(SdkTracerProvider, SdkTracer)>,
-    propagator: TraceContextPropagator,
 }
 
 impl Tracing {
     /// No traces: requests are not traced and nothing is exported.
     pub fn off() -> Self {
-        Self {
-            provider: None,
-            propagator: TraceContextPropagator::new(),
-        }
+        Self { provider: None }
     }
 
     /// On when `otlp_endpoint` is set (a base URL such as `http://collector:4318`, to which
@@ -103,7 +99,6 @@ impl Tracing {
         let tracer = provider.tracer("ipfs-mcp");
         Ok(Self {
             provider: Some((provider, tracer)),
-            propagator: TraceContextPropagator::new(),
         })
     }
 
@@ -121,7 +116,7 @@ impl Tracing {
         path: &str,
     ) -> Option<Context> {
         let (_, tracer) = self.provider.as_ref()?;
-        let parent = self.propagator.extract(incoming);
+        let parent = TraceContextPropagator::new().extract(incoming);
         let span = tracer
             .span_builder(format!("{method} {route}"))
             .with_kind(SpanKind::Server)
