@@ -434,7 +434,11 @@ pub async fn run(cli: Cli) -> i32 {
                     return 2;
                 }
             };
-            crate::telemetry::init(settings.server.debug);
+            let level = settings.telemetry.log_level.as_deref();
+            if let Err(e) = crate::telemetry::init(settings.server.debug, level) {
+                eprintln!("ipfs-mcp: telemetry.log_level: {e}");
+                return 2;
+            }
             let app = match Application::build(settings).await {
                 Ok(app) => {
                     if let Some(path) = &args.config {

@@ -10,11 +10,13 @@ use crate::models::IpfsModel;
 use crate::models::auth::scope::{Access, Scope};
 use crate::models::auth::{AuthError, AuthModel};
 use crate::models::ratelimit::RateLimits;
+use crate::models::runtime::{Change, Tunables};
 use crate::persistence::metadata::{FlusherHandle, MetadataStore};
 use crate::persistence::migrations::{self, MigrationError};
 use crate::persistence::{
     CacheTier, Ranker, disk::DiskTier, memory::MemoryTier, tiered::TieredStore,
 };
+use crate::telemetry::traces::{TraceSetupError, Tracing};
 use actix_web::dev::Server;
 use actix_web::middleware::from_fn;
 use actix_web::{App, HttpServer, web};
@@ -45,6 +47,8 @@ pub enum StartupError {
     Layout(#[from] MigrationError),
     #[error("TLS: {0}")]
     Tls(String),
+    #[error(transparent)]
+    Tracing(#[from] TraceSetupError),
     #[error("cannot open the credentials: {0}")]
     Auth(#[from] AuthError),
     #[error(
@@ -59,7 +63,8 @@ pub struct Application {
     server: Server,
     model: Arc<IpfsModel>,
     metrics: Arc<Metrics>,
-    limits: Arc<RateLimits>,
+    tunables: Arc<Tunables>,
+    traces: Arc<Tracing>,
     /// Flushes the metadata every interval; stopped (with a last flush) at shutdown.
     flusher: Option<FlusherHandle>,
     /// Kept alive for the server's lifetime; removed on drop (`--isolation`).
@@ -115,8 +120,14 @@ impl Application {
         data_dir: Option<PathBuf>,
     ) -> Result<Self, StartupError> {
         let metrics = Arc::new(Metrics::new());
-        let backend: Arc<dyn Backend> =
-            Arc::new(GuardedBackend::metered(backend, metrics.backend.clone()));
+        // the breaker guards the backend that can fail: a node reached over the network
+        let breaker =
+            (backend.kind() == BackendKind::Kubo).then(|| settings.backend.breaker.clone());
+        let backend: Arc<dyn Backend> = Arc::new(GuardedBackend::new(
+            backend,
+            breaker,
+            metrics.backend.clone(),
+        ));
         let metadata = Arc::new(
             MetadataStore::open(
                 data_dir.as_ref().map(|d| d.join("metadata")).as_deref(),
@@ -126,13 +137,7 @@ impl Application {
             .map_err(|e| StartupError::Cache(e.to_string()))?,
         );
         refuse_open_unauthenticated(&settings)?;
-        if settings.telemetry.otlp_endpoint.is_some() {
-            // telemetry::traces exists but requests do not start spans yet (#13): say so
-            tracing::warn!(
-                "telemetry.otlp_endpoint is set, but this build does not trace requests yet; \
-                 no spans are exported"
-            );
-        }
+        let traces = Arc::new(Tracing::from_settings(&settings.telemetry)?);
         let auth = Arc::new(AuthModel::open(settings.auth.clone(), data_dir.as_deref())?);
         let flusher = data_dir.is_some().then(|| metadata.start_flusher());
         let cache = build_cache(&settings, data_dir.as_deref(), &metadata)?;
@@ -168,13 +173,16 @@ impl Application {
             settings.auth.default_burst,
             settings.limits.max_in_flight,
         ));
+        let tunables = Arc::new(Tunables::new(limits.clone(), model.clone()));
         let server = run(
             listener,
             Shared {
                 model: model.clone(),
                 auth,
                 metrics: metrics.clone(),
-                limits: limits.clone(),
+                limits,
+                traces: traces.clone(),
+                tunables: tunables.clone(),
             },
             settings,
         )?;
@@ -183,7 +191,8 @@ impl Application {
             server,
             model,
             metrics,
-            limits,
+            tunables,
+            traces,
             flusher,
             _isolation: None,
         })
@@ -194,22 +203,26 @@ impl Application {
     }
 
     /// On SIGHUP, re-reads `config` (with the same flags over it) and applies the settings that
-    /// can change while serving: the default rate and burst, the cap on requests in flight. A
-    /// file that no longer loads is logged and changes nothing.
+    /// can change while serving (`models::runtime`). A file that no longer loads, or a change
+    /// that is rejected, is logged and changes nothing.
     pub fn reload_on_sighup(&self, config: PathBuf, overrides: crate::config::CliOverrides) {
         use tokio::signal::unix::{SignalKind, signal};
         let Ok(mut hangups) = signal(SignalKind::hangup()) else {
             tracing::warn!("cannot listen for SIGHUP: the config file is read at start only");
             return;
         };
-        let limits = self.limits.clone();
+        let tunables = self.tunables.clone();
         tokio::spawn(async move {
             while hangups.recv().await.is_some() {
-                match Settings::load(Some(&config), &overrides) {
-                    Ok(s) => {
-                        limits.set_default(s.auth.default_rate, s.auth.default_burst);
-                        limits.set_max_in_flight(s.limits.max_in_flight);
-                        tracing::info!(config = %config.display(), "run-time settings reloaded");
+                let applied = Settings::load(Some(&config), &overrides)
+                    .map_err(|e| e.to_string())
+                    .and_then(|s| {
+                        let change = Change::from_settings(&s, tunables.has_disk());
+                        tunables.apply(&change).map_err(|e| e.to_string())
+                    });
+                match applied {
+                    Ok(()) => {
+                        tracing::info!(config = %config.display(), "run-time settings reloaded")
                     }
                     Err(e) => tracing::error!(error = %e, "SIGHUP: config not reloaded"),
                 }
@@ -227,8 +240,8 @@ impl Application {
         self.server.handle()
     }
 
-    /// Serves until SIGINT/SIGTERM; then flushes the metadata and the disk tier, and removes
-    /// the isolation dir (if any).
+    /// Serves until SIGINT/SIGTERM; then flushes the metadata, the disk tier and the spans not
+    /// yet exported, and removes the isolation dir (if any).
     pub async fn run_until_stopped(mut self) -> std::io::Result<()> {
         let result = self.server.await;
         if let Some(flusher) = self.flusher.take() {
@@ -239,13 +252,17 @@ impl Application {
         if let Err(e) = self.model.cache.flush() {
             tracing::error!(error = %e, "flushing the disk tier at shutdown failed");
         }
+        let traces = self.traces.clone();
+        tokio::task::spawn_blocking(move || traces.shutdown())
+            .await
+            .ok();
         tracing::info!(metadata = ?self.model.metadata.status().last_flush, "stopped");
         drop(self._isolation);
         result
     }
 }
 
-/// The Kubo node behind its circuit breaker. An unreachable node is logged and shown in
+/// The Kubo node (put behind its circuit breaker by [`Application::with_backend`]). An unreachable node is logged and shown in
 /// `/health`, and the service starts anyway (serving what it has cached, answering misses
 /// with 503 until the node is back); it never falls back to the simulation.
 async fn open_kubo(settings: &Settings) -> Result<Arc<dyn Backend>, StartupError> {
@@ -264,10 +281,7 @@ async fn open_kubo(settings: &Settings) -> Result<Arc<dyn Backend>, StartupError
              (no fallback to the simulation backend)"
         ),
     }
-    Ok(Arc::new(GuardedBackend::new(
-        Arc::new(kubo),
-        settings.backend.breaker.clone(),
-    )))
+    Ok(Arc::new(kubo))
 }
 
 /// Memory tier always; disk tier under `<data dir>/cache` unless isolated or disabled.
@@ -350,6 +364,8 @@ struct Shared {
     auth: Arc<AuthModel>,
     metrics: Arc<Metrics>,
     limits: Arc<RateLimits>,
+    traces: Arc<Tracing>,
+    tunables: Arc<Tunables>,
 }
 
 fn run(listener: TcpListener, shared: Shared, settings: Settings) -> Result<Server, StartupError> {
@@ -361,12 +377,16 @@ fn run(listener: TcpListener, shared: Shared, settings: Settings) -> Result<Serv
         auth,
         metrics,
         limits,
+        traces,
+        tunables,
     } = shared;
     let state = web::Data::new(AppState {
         model,
         auth,
         limits,
         metrics,
+        traces,
+        tunables,
         settings,
     });
     let mut server = HttpServer::new(move || {

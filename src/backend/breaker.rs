@@ -8,8 +8,8 @@
 //! A "not found" or a bad argument is the node answering, so it counts as a success.
 //!
 //! [`GuardedBackend`] applies the breaker to every call of the [`Backend`] trait and reports
-//! its state through `health()` (the same wrapper, without a breaker, times every call of any
-//! backend for the metrics), so `/health` and `ipfs/stats` show it without knowing it
+//! its state through `health()` (the same wrapper, without a breaker, times and traces every
+//! call of any backend), so `/health` and `ipfs/stats` show it without knowing it
 //! exists. The cache sits above the backend: while the circuit is open, cached content is
 //! still served (content is immutable) and only misses fail fast.
 //!
@@ -233,53 +233,66 @@ impl CircuitBreaker {
     }
 }
 
-/// Any backend with its calls measured (`crate::metrics`), and, for one that can fail (the
-/// Kubo node), behind a circuit breaker.
+/// Any backend with its calls measured (`crate::metrics`) and traced (a client span per call,
+/// `crate::telemetry::traces`), and, for one that can fail (the Kubo node), behind a circuit
+/// breaker. One wrapper, so a call is timed, traced and judged once.
 pub struct GuardedBackend {
     inner: Arc<dyn Backend>,
     breaker: Option<Arc<CircuitBreaker>>,
-    metrics: Option<Arc<BackendMetrics>>,
+    metrics: Arc<BackendMetrics>,
 }
 
 impl GuardedBackend {
-    /// `inner` behind a breaker.
-    pub fn new(inner: Arc<dyn Backend>, options: BreakerOptions) -> Self {
+    /// `inner` with every call counted and timed by operation; behind a breaker when
+    /// `breaker` is given.
+    pub fn new(
+        inner: Arc<dyn Backend>,
+        breaker: Option<BreakerOptions>,
+        metrics: Arc<BackendMetrics>,
+    ) -> Self {
         Self {
             inner,
-            breaker: Some(Arc::new(CircuitBreaker::new(options))),
-            metrics: None,
+            breaker: breaker.map(|o| Arc::new(CircuitBreaker::new(o))),
+            metrics,
         }
     }
 
-    /// `inner` (breaker or not) with every call counted and timed by operation.
-    pub fn metered(inner: Arc<dyn Backend>, metrics: Arc<BackendMetrics>) -> Self {
-        Self {
-            inner,
-            breaker: None,
-            metrics: Some(metrics),
-        }
-    }
-
+    /// Runs `call` (not yet polled) as operation `operation`: in a `backend <operation>` span
+    /// when the request is traced, so the Kubo client sends that span on as `traceparent`.
     async fn guard<T>(
         &self,
         operation: &'static str,
         call: impl std::future::Future<Output = Result<T, BackendError>>,
     ) -> Result<T, BackendError> {
+        use crate::telemetry::traces;
+        use opentelemetry::context::FutureExt as _;
         let started = std::time::Instant::now();
-        let outcome = match &self.breaker {
-            Some(breaker) => match breaker.admit() {
-                Ok(admission) => {
+        let span = traces::child(
+            || format!("backend {operation}").into(),
+            opentelemetry::trace::SpanKind::Client,
+            || vec![opentelemetry::KeyValue::new("backend.operation", operation)],
+        );
+        let judged = async {
+            match &self.breaker {
+                Some(breaker) => {
+                    let admission = breaker.admit()?;
                     let outcome = call.await;
                     breaker.settle(admission, &outcome);
                     outcome
                 }
-                Err(e) => Err(e),
-            },
-            None => call.await,
+                None => call.await,
+            }
         };
-        if let Some(m) = &self.metrics {
-            m.observe(operation, started.elapsed(), outcome.as_ref().err());
+        let outcome = match &span {
+            Some(cx) => judged.with_context(cx.clone()).await,
+            None => judged.await,
+        };
+        if let Some(cx) = &span {
+            let error = outcome.as_ref().err();
+            traces::end(cx, error.map(|e| e as &dyn std::fmt::Display));
         }
+        self.metrics
+            .observe(operation, started.elapsed(), outcome.as_ref().err());
         outcome
     }
 }

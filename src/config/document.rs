@@ -83,7 +83,7 @@ impl Settings {
             Format::Yaml => base.merge(Yaml::string(text)),
             Format::Toml => base.merge(Toml::string(text)),
         };
-        figment.extract::<Settings>().map_err(|e| {
+        let settings = figment.extract::<Settings>().map_err(|e| {
             e.into_iter()
                 .map(|e| FieldError {
                     field: if e.path.is_empty() {
@@ -93,8 +93,27 @@ impl Settings {
                     },
                     message: e.kind.to_string(),
                 })
-                .collect()
-        })
+                .collect::<Vec<_>>()
+        })?;
+        // what parses but would not start: the same checks start-up makes
+        if let Err(e) = crate::telemetry::traces::check(&settings.telemetry) {
+            return Err(vec![FieldError {
+                field: e.field().into(),
+                message: e.to_string(),
+            }]);
+        }
+        if let Some(Err(e)) = settings
+            .telemetry
+            .log_level
+            .as_deref()
+            .map(crate::telemetry::parse_level)
+        {
+            return Err(vec![FieldError {
+                field: "telemetry.log_level".into(),
+                message: e.to_string(),
+            }]);
+        }
+        Ok(settings)
     }
 }
 
@@ -161,6 +180,18 @@ mod tests {
         for (doc, field) in [
             ("[server]\nport = \"eighty\"\n", "server.port"),
             ("[auth]\ndefault_rate = \"5/week\"\n", "auth.default_rate"),
+            (
+                "[telemetry]\notlp_endpoint = \"ftp://collector\"\n",
+                "telemetry.otlp_endpoint",
+            ),
+            (
+                "[telemetry]\notlp_endpoint = \"http://c:4318\"\ntrace_sample_ratio = 2.0\n",
+                "telemetry.trace_sample_ratio",
+            ),
+            (
+                "[telemetry]\nlog_level = \"ipfs_mcp=loud\"\n",
+                "telemetry.log_level",
+            ),
         ] {
             let errors = Settings::from_document(doc, Format::Toml).unwrap_err();
             assert_eq!(errors[0].field, field, "{errors:?}");

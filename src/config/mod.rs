@@ -45,6 +45,9 @@ pub struct TelemetrySettings {
     pub otlp_max_queue: usize,
     /// `service.name` of the exported spans.
     pub service_name: String,
+    /// The log filter (`info`, `warn,ipfs_mcp=debug`); unset: `RUST_LOG`, else `info`
+    /// (`debug` with `server.debug`). Changes at run time (`cli/config/update`, SIGHUP).
+    pub log_level: Option<String>,
 }
 
 impl Default for TelemetrySettings {
@@ -57,6 +60,7 @@ impl Default for TelemetrySettings {
             otlp_timeout_ms: 10_000,
             otlp_max_queue: 8_192,
             service_name: "ipfs-mcp".into(),
+            log_level: None,
         }
     }
 }

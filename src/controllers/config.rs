@@ -1,15 +1,15 @@
 //! `/api/v0/mcp/cli/config*`: the configuration (admin). `GET` shows the effective settings
 //! (secrets `<redacted>` unless `include_secrets=true`), `save` writes them below the data dir,
 //! `validate` and `convert` check or translate a document, and `update` changes the settings
-//! that can change while serving (the default rate and burst, the cap on requests in flight),
-//! without a restart or dropped connections. A field that cannot change at run time is a 422
-//! naming it, never ignored.
+//! that can change while serving (`models::runtime`: rates, the cap on requests in flight, cache
+//! limits, the log level), without a restart or dropped connections. A field that cannot change
+//! at run time is a 422 naming it, never ignored.
 
 use super::error::ApiError;
 use super::{AppState, Result, envelope};
 use crate::config::Settings;
 use crate::config::document::{Format, save_target};
-use crate::models::auth::scope::Rate;
+use crate::models::runtime::Change;
 use actix_web::http::StatusCode;
 use actix_web::{HttpRequest, HttpResponse, web};
 use serde::Deserialize;
@@ -17,12 +17,7 @@ use serde_json::{Value, json};
 
 /// The settings in effect now: the loaded ones with the run-time changes applied.
 fn effective(state: &AppState) -> Settings {
-    let mut s = state.settings.clone();
-    let (rate, burst) = state.limits.default_rate();
-    s.auth.default_rate = rate;
-    s.auth.default_burst = burst;
-    s.limits.max_in_flight = state.limits.max_in_flight();
-    s
+    state.tunables.effective(&state.settings)
 }
 
 fn format_arg(text: Option<&str>) -> Result<Format> {
@@ -182,57 +177,31 @@ pub async fn convert(
     ))
 }
 
-#[derive(Debug, Deserialize)]
-#[serde(deny_unknown_fields)]
-pub struct Update {
-    pub auth: Option<AuthUpdate>,
-    pub limits: Option<LimitsUpdate>,
-}
-
-#[derive(Debug, Deserialize)]
-#[serde(deny_unknown_fields)]
-pub struct AuthUpdate {
-    pub default_rate: Option<Rate>,
-    pub default_burst: Option<u32>,
-}
-
-#[derive(Debug, Deserialize)]
-#[serde(deny_unknown_fields)]
-pub struct LimitsUpdate {
-    pub max_in_flight: Option<usize>,
-}
-
-/// `POST cli/config/update`: applies the run-time settings given; answers their values now.
+/// `POST cli/config/update`: applies the run-time settings given (`models::runtime::Change`:
+/// `auth.default_rate|default_burst`, `limits.max_in_flight`,
+/// `cache.memory_limit|disk_limit|max_object_bytes`, `telemetry.log_level`); answers their
+/// values now. A wrong value is a 422 naming its field, one this server cannot take a 409;
+/// either way nothing is changed.
 pub async fn update(
     req: HttpRequest,
-    body: web::Json<Update>,
+    body: web::Json<Change>,
     state: web::Data<AppState>,
 ) -> Result<HttpResponse> {
-    let limits = &state.limits;
-    if let Some(auth) = &body.auth {
-        let (rate, burst) = limits.default_rate();
-        if auth.default_rate.is_some() || auth.default_burst.is_some() {
-            limits.set_default(
-                auth.default_rate.unwrap_or(rate),
-                auth.default_burst.unwrap_or(burst),
-            );
-        }
-    }
-    if let Some(n) = body.limits.as_ref().and_then(|l| l.max_in_flight) {
-        if n == 0 {
-            return Err(super::error::ApiError::bad_request(
-                "limits.max_in_flight must be at least 1",
-            ));
-        }
-        limits.set_max_in_flight(n);
-    }
-    let (rate, burst) = limits.default_rate();
+    state.tunables.apply(&body)?;
+    tracing::info!(change = ?body.0, "run-time settings changed");
+    let s = effective(&state);
     Ok(envelope::ok(
         &req,
         state.model.simulated(),
         json!({
-            "auth": {"default_rate": rate, "default_burst": burst},
-            "limits": {"max_in_flight": limits.max_in_flight()},
+            "auth": {"default_rate": s.auth.default_rate, "default_burst": s.auth.default_burst},
+            "limits": {"max_in_flight": s.limits.max_in_flight},
+            "cache": {
+                "memory_limit": s.cache.memory_limit,
+                "disk_limit": state.tunables.has_disk().then_some(s.cache.disk_limit),
+                "max_object_bytes": s.cache.max_object_bytes,
+            },
+            "telemetry": {"log_level": s.telemetry.log_level},
         }),
     ))
 }

@@ -3,6 +3,7 @@
 
 use crate::backend::BackendError;
 use crate::models::auth::AuthError;
+use crate::models::runtime::ChangeError;
 use actix_web::http::StatusCode;
 use actix_web::{HttpResponse, ResponseError};
 use serde_json::json;
@@ -133,6 +134,17 @@ impl From<AuthError> for ApiError {
             AuthError::Storage(_) | AuthError::Internal(_) => {
                 (StatusCode::INTERNAL_SERVER_ERROR, "internal_error")
             }
+        };
+        Self::new(status, kind, e.to_string())
+    }
+}
+
+impl From<ChangeError> for ApiError {
+    fn from(e: ChangeError) -> Self {
+        let (status, kind) = match &e {
+            ChangeError::Invalid { .. } => (StatusCode::UNPROCESSABLE_ENTITY, "invalid_config"),
+            ChangeError::Unsupported { .. } => (StatusCode::CONFLICT, "not_changeable"),
+            ChangeError::Cache(_) => (StatusCode::INTERNAL_SERVER_ERROR, "internal_error"),
         };
         Self::new(status, kind, e.to_string())
     }

@@ -1,16 +1,20 @@
-//! Cross-cutting request handling: operation ids, stats, the recent-operations ring, JSON
-//! bodies for every error (including actix's own 404/405), and the debug headers.
+//! Cross-cutting request handling: operation ids, stats, the request's trace span, the
+//! recent-operations ring, JSON bodies for every error (including actix's own 404/405), and the
+//! debug headers.
 
 use super::AppState;
 use super::envelope::RequestMeta;
 use super::error::{ApiError, from_status};
 use crate::models::operations::OperationRecord;
+use crate::telemetry::traces;
 use actix_web::body::{BoxBody, MessageBody};
 use actix_web::dev::{ServiceRequest, ServiceResponse};
 use actix_web::http::Method;
 use actix_web::http::header::{self, HeaderName, HeaderValue};
 use actix_web::middleware::Next;
 use actix_web::{Error, HttpMessage, web};
+use opentelemetry::context::FutureExt as _;
+use opentelemetry::{Context, KeyValue};
 use std::borrow::Cow;
 use std::time::Instant;
 
@@ -99,13 +103,28 @@ pub async fn observe(
         .and_then(|v| v.to_str().ok()?.parse().ok())
         .unwrap_or(0);
 
+    let span = request_span(&state, &req, &operation);
     let in_flight = state.model.stats.start();
-    let res = next.call(req).await;
+    let res = match span.clone() {
+        Some(cx) => next.call(req).with_context(cx).await,
+        None => next.call(req).await,
+    };
     drop(in_flight);
-    let res = res?;
+    let res = match res {
+        Ok(res) => res,
+        Err(e) => {
+            if let Some(cx) = &span {
+                traces::end_request(cx, e.as_response_error().status_code().as_u16(), []);
+            }
+            return Err(e);
+        }
+    };
 
     let mut res = json_errors(res, &operation_id);
     let status = res.status();
+    if let Some(cx) = &span {
+        end_request_span(cx, &res);
+    }
     let took = started.elapsed();
     // what is sent: a HEAD answer declares a length but sends no body
     let bytes_out = match res.response().body().size() {
@@ -151,6 +170,32 @@ pub async fn observe(
         }
     }
     Ok(res)
+}
+
+/// The request's server span, child of the client's `traceparent` if it sent one.
+fn request_span(state: &AppState, req: &ServiceRequest, operation: &str) -> Option<Context> {
+    if !state.traces.is_on() {
+        return None;
+    }
+    let header = |name: &str| req.headers().get(name).and_then(|v| v.to_str().ok());
+    let incoming = traces::TraceHeaders {
+        traceparent: header(traces::TRACEPARENT),
+        tracestate: header(traces::TRACESTATE),
+    };
+    state
+        .traces
+        .start_request(&incoming, req.method().as_str(), operation, req.path())
+}
+
+/// Ends the request span with the status, and, from the answer's headers, the root CID it
+/// served (`X-Ipfs-Path`) and the tier it came from (`X-Cache-Tier`).
+fn end_request_span(cx: &Context, res: &ServiceResponse<BoxBody>) {
+    let header = |name: &str| res.headers().get(name).and_then(|v| v.to_str().ok());
+    let cid = header("x-ipfs-path")
+        .and_then(|p| p.strip_prefix("/ipfs/")?.split('/').next())
+        .map(|c| KeyValue::new("ipfs.cid", c.to_owned()));
+    let tier = header("x-cache-tier").map(|t| KeyValue::new("cache.tier", t.to_owned()));
+    traces::end_request(cx, res.status().as_u16(), cid.into_iter().chain(tier));
 }
 
 /// Puts the operation id into our JSON error bodies and gives actix's bare error responses

@@ -37,6 +37,8 @@ pub struct AppState {
     pub auth: Arc<crate::models::auth::AuthModel>,
     pub limits: Arc<crate::models::ratelimit::RateLimits>,
     pub metrics: Arc<crate::metrics::Metrics>,
+    pub traces: Arc<crate::telemetry::traces::Tracing>,
+    pub tunables: Arc<crate::models::runtime::Tunables>,
     pub settings: Settings,
 }
 

@@ -12,6 +12,7 @@ pub mod memory;
 pub mod operations;
 pub mod range;
 pub mod ratelimit;
+pub mod runtime;
 pub mod sniff;
 pub mod stats;
 pub mod tar;

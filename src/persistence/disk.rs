@@ -37,6 +37,7 @@ use parking_lot::Mutex;
 use std::fs::{self, File};
 use std::io::{self, Read, Write};
 use std::path::{Path, PathBuf};
+use std::sync::atomic::{AtomicU64, Ordering};
 
 const MAGIC: [u8; 4] = *b"IMC1";
 const HEADER: usize = 16;
@@ -44,7 +45,8 @@ const HEADER: usize = 16;
 pub const MIN_CHARGE: u64 = 4096;
 
 pub struct DiskTier {
-    limit: u64,
+    /// Changed at run time by `set_limit`; read under the index lock.
+    limit: AtomicU64,
     objects: PathBuf,
     tmp: PathBuf,
     index: Mutex<Index>,
@@ -129,7 +131,7 @@ impl DiskTier {
             index.insert(cid, size);
         }
         Ok(Self {
-            limit: limit_bytes,
+            limit: AtomicU64::new(limit_bytes),
             objects,
             tmp,
             index: Mutex::new(index),
@@ -151,6 +153,42 @@ impl DiskTier {
         index.charged = charged;
         drop(index);
         self
+    }
+
+    fn limit(&self) -> u64 {
+        self.limit.load(Ordering::Relaxed)
+    }
+
+    /// Evicts until `room` more bytes fit under the limit (or nothing is left): the coldest of
+    /// the [`EVICTION_SAMPLE`] oldest entries, survivors moved to the young end.
+    fn evict_for(&self, index: &mut Index, room: u64) -> Vec<Evicted> {
+        let mut evicted = Vec::new();
+        while index.charged + room > self.limit() {
+            let candidates: Vec<Cid> = index
+                .recency
+                .iter()
+                .rev()
+                .take(EVICTION_SAMPLE)
+                .map(|(k, _)| *k)
+                .collect();
+            let victim = pick_victim(candidates.iter(), self.ranker.as_ref());
+            if self.ranker.is_some() {
+                for survivor in candidates.iter().filter(|c| Some(**c) != victim) {
+                    index.recency.promote(survivor);
+                }
+            }
+            let Some((old, old_size)) = victim.and_then(|v| index.forget(&v).map(|s| (v, s)))
+            else {
+                break;
+            };
+            let _ = fs::remove_file(object_path(&self.objects, &old));
+            evicted.push(Evicted {
+                cid: old,
+                size: old_size,
+                data: None,
+            });
+        }
+        evicted
     }
 
     /// Where `cid`'s file lives (for benches that compare with a raw file read).
@@ -265,39 +303,15 @@ impl CacheTier for DiskTier {
     fn put(&self, cid: Cid, data: Bytes) -> Result<Vec<Evicted>, PersistenceError> {
         let size = data.len() as u64;
         let mut index = self.index.lock();
-        if index.charge(size) > self.limit {
+        if index.charge(size) > self.limit() {
             return Ok(Vec::new());
         }
         if index.recency.contains(&cid) {
             index.recency.promote(&cid);
             return Ok(Vec::new());
         }
-        let mut evicted = Vec::new();
-        while index.charged + index.charge(size) > self.limit {
-            let candidates: Vec<Cid> = index
-                .recency
-                .iter()
-                .rev()
-                .take(EVICTION_SAMPLE)
-                .map(|(k, _)| *k)
-                .collect();
-            let victim = pick_victim(candidates.iter(), self.ranker.as_ref());
-            if self.ranker.is_some() {
-                for survivor in candidates.iter().filter(|c| Some(**c) != victim) {
-                    index.recency.promote(survivor);
-                }
-            }
-            let Some((old, old_size)) = victim.and_then(|v| index.forget(&v).map(|s| (v, s)))
-            else {
-                break;
-            };
-            let _ = fs::remove_file(object_path(&self.objects, &old));
-            evicted.push(Evicted {
-                cid: old,
-                size: old_size,
-                data: None,
-            });
-        }
+        let room = index.charge(size);
+        let evicted = self.evict_for(&mut index, room);
         self.write(&cid, &data)?;
         index.insert(cid, size);
         Ok(evicted)
@@ -331,8 +345,14 @@ impl CacheTier for DiskTier {
             items: index.recency.len() as u64,
             bytes: index.bytes,
             charged_bytes: index.charged,
-            limit_bytes: self.limit,
+            limit_bytes: self.limit(),
         }
+    }
+
+    fn set_limit(&self, limit_bytes: u64) -> Result<Vec<Evicted>, PersistenceError> {
+        let mut index = self.index.lock();
+        self.limit.store(limit_bytes, Ordering::Relaxed);
+        Ok(self.evict_for(&mut index, 0))
     }
 }
 

@@ -11,6 +11,7 @@ use bytes::Bytes;
 use cid::Cid;
 use lru::LruCache;
 use parking_lot::Mutex;
+use std::sync::atomic::{AtomicU64, Ordering};
 
 /// Bytes charged per entry beyond the object: the CID key (up to 96 bytes), the `Bytes`
 /// handle, the LRU list node and its hash-table slot, measured with heaptrack at about 200.
@@ -26,7 +27,8 @@ fn owned_exactly(data: Bytes) -> Bytes {
 }
 
 pub struct MemoryTier {
-    limit: u64,
+    /// Changed at run time by `set_limit`; read under the state lock.
+    limit: AtomicU64,
     overhead: u64,
     inner: Mutex<State>,
     ranker: Option<Ranker>,
@@ -41,7 +43,7 @@ struct State {
 impl MemoryTier {
     pub fn new(limit_bytes: u64) -> Self {
         Self {
-            limit: limit_bytes,
+            limit: AtomicU64::new(limit_bytes),
             overhead: ENTRY_OVERHEAD,
             inner: Mutex::new(State {
                 // the byte limit, not an item count, bounds it
@@ -67,6 +69,31 @@ impl MemoryTier {
         self.ranker = Some(ranker);
         self
     }
+
+    fn limit(&self) -> u64 {
+        self.limit.load(Ordering::Relaxed)
+    }
+
+    /// Evicts until `room` more bytes fit under the limit (or nothing is left).
+    fn evict_for(&self, state: &mut State, room: u64) -> Vec<Evicted> {
+        let mut evicted = Vec::new();
+        while self.charged(state) + room > self.limit() {
+            let victim = pick_victim(
+                state.cache.iter().rev().map(|(k, _)| k),
+                self.ranker.as_ref(),
+            );
+            let Some((old, old_data)) = victim.and_then(|v| state.cache.pop_entry(&v)) else {
+                break;
+            };
+            state.bytes -= old_data.len() as u64;
+            evicted.push(Evicted {
+                cid: old,
+                size: old_data.len() as u64,
+                data: Some(old_data),
+            });
+        }
+        evicted
+    }
 }
 
 impl CacheTier for MemoryTier {
@@ -84,7 +111,7 @@ impl CacheTier for MemoryTier {
 
     fn put(&self, cid: Cid, data: Bytes) -> Result<Vec<Evicted>, PersistenceError> {
         let size = data.len() as u64;
-        if size + self.overhead > self.limit {
+        if size + self.overhead > self.limit() {
             return Ok(Vec::new());
         }
         if self.inner.lock().cache.promote(&cid) {
@@ -96,22 +123,7 @@ impl CacheTier for MemoryTier {
         if state.cache.promote(&cid) {
             return Ok(Vec::new());
         }
-        let mut evicted = Vec::new();
-        while self.charged(&state) + size + self.overhead > self.limit {
-            let victim = pick_victim(
-                state.cache.iter().rev().map(|(k, _)| k),
-                self.ranker.as_ref(),
-            );
-            let Some((old, old_data)) = victim.and_then(|v| state.cache.pop_entry(&v)) else {
-                break;
-            };
-            state.bytes -= old_data.len() as u64;
-            evicted.push(Evicted {
-                cid: old,
-                size: old_data.len() as u64,
-                data: Some(old_data),
-            });
-        }
+        let evicted = self.evict_for(&mut state, size + self.overhead);
         state.bytes += size;
         state.cache.put(cid, data);
         Ok(evicted)
@@ -141,8 +153,14 @@ impl CacheTier for MemoryTier {
             items: state.cache.len() as u64,
             bytes: state.bytes,
             charged_bytes: self.charged(&state),
-            limit_bytes: self.limit,
+            limit_bytes: self.limit(),
         }
+    }
+
+    fn set_limit(&self, limit_bytes: u64) -> Result<Vec<Evicted>, PersistenceError> {
+        let mut state = self.inner.lock();
+        self.limit.store(limit_bytes, Ordering::Relaxed);
+        Ok(self.evict_for(&mut state, 0))
     }
 }
 

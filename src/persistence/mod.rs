@@ -113,6 +113,9 @@ pub trait CacheTier: Send + Sync + 'static {
     fn remove(&self, cid: &Cid) -> Result<bool, PersistenceError>;
     fn clear(&self) -> Result<(), PersistenceError>;
     fn usage(&self) -> TierUsage;
+    /// Changes the tier's byte limit while it serves, evicting (coldest first, as `put` does)
+    /// until what it holds fits; returns what was evicted.
+    fn set_limit(&self, limit_bytes: u64) -> Result<Vec<Evicted>, PersistenceError>;
     /// Makes everything stored so far durable (a no-op for memory).
     fn flush(&self) -> Result<(), PersistenceError> {
         Ok(())
@@ -235,5 +238,31 @@ pub(crate) mod conformance {
             }
         );
         assert!(tier.get(&c).unwrap().is_none());
+
+        // a smaller limit at run time evicts down to it, least recently used first
+        for (cid, data) in [(a, da.clone()), (b, db.clone())] {
+            tier.put(cid, data).unwrap();
+        }
+        tier.get(&a).unwrap();
+        let evicted: Vec<Cid> = tier
+            .set_limit(500)
+            .unwrap()
+            .into_iter()
+            .map(|e| e.cid)
+            .collect();
+        assert_eq!(evicted, vec![b]);
+        assert_eq!((tier.usage().items, tier.usage().limit_bytes), (1, 500));
+        assert!(tier.contains(&a).unwrap());
+        let (d, dd) = object(5, 400);
+        assert_eq!(
+            tier.put(d, dd).unwrap()[0].cid,
+            a,
+            "puts obey the new limit"
+        );
+        // a larger one evicts nothing and makes room
+        assert!(tier.set_limit(1000).unwrap().is_empty());
+        assert!(tier.put(a, da).unwrap().is_empty());
+        assert_eq!(tier.usage().items, 2);
+        tier.clear().unwrap();
     }
 }

@@ -8,7 +8,7 @@
 //! * Stampede prevention: concurrent misses for one CID share a single fetch; the others wait
 //!   for its result (a `tokio::sync::OnceCell` per in-flight CID).
 
-use super::{CacheTier, PersistenceError, TierUsage};
+use super::{CacheTier, Evicted, PersistenceError, TierUsage};
 use bytes::Bytes;
 use cid::Cid;
 use parking_lot::Mutex;
@@ -82,7 +82,8 @@ type Inflight<E> = Arc<tokio::sync::OnceCell<Result<Bytes, E>>>;
 pub struct TieredStore<E> {
     memory: Arc<dyn CacheTier>,
     disk: Option<Arc<dyn CacheTier>>,
-    max_object_bytes: u64,
+    /// Changed at run time by [`TieredStore::set_limits`].
+    max_object_bytes: AtomicU64,
     memory_counters: Counters,
     disk_counters: Counters,
     fetches: AtomicU64,
@@ -99,7 +100,7 @@ impl<E: Clone + Send + Sync + 'static> TieredStore<E> {
         Self {
             memory,
             disk,
-            max_object_bytes,
+            max_object_bytes: AtomicU64::new(max_object_bytes),
             memory_counters: Counters::default(),
             disk_counters: Counters::default(),
             fetches: AtomicU64::new(0),
@@ -128,9 +129,32 @@ impl<E: Clone + Send + Sync + 'static> TieredStore<E> {
         Ok(())
     }
 
+    pub fn has_disk(&self) -> bool {
+        self.disk.is_some()
+    }
+
     /// Objects above this size are not cached whole.
     pub fn max_object_bytes(&self) -> u64 {
+        self.max_object_bytes.load(Ordering::Relaxed)
+    }
+
+    /// Changes the limits while serving (`cli/config/update`, SIGHUP): each tier evicts down
+    /// to its new limit, the disk first, so that what memory gives up is demoted into the
+    /// disk's new room as on any eviction. `disk` is ignored without a disk tier.
+    pub fn set_limits(
+        &self,
+        memory: u64,
+        disk: Option<u64>,
+        max_object_bytes: u64,
+    ) -> Result<(), PersistenceError> {
         self.max_object_bytes
+            .store(max_object_bytes, Ordering::Relaxed);
+        if let (Some(tier), Some(limit)) = (&self.disk, disk) {
+            let dropped = tier.set_limit(limit)?;
+            self.dropped_from_disk(dropped);
+        }
+        let evicted = self.memory.set_limit(memory)?;
+        self.demote(evicted)
     }
 
     /// Objects being fetched right now (each held in memory until its readers have it).
@@ -183,8 +207,30 @@ impl<E: Clone + Send + Sync + 'static> TieredStore<E> {
             .map_err(TieredError::Fetch)
     }
 
-    /// The object from the nearest tier, without fetching.
+    /// The object from the nearest tier, without fetching; a `cache.get` span (with the tier
+    /// that answered, or `miss`) when the request is traced.
     pub fn get(&self, cid: &Cid) -> Result<Option<(Bytes, Tier)>, PersistenceError> {
+        use crate::telemetry::traces;
+        let Some(cx) = traces::child(
+            || "cache.get".into(),
+            opentelemetry::trace::SpanKind::Internal,
+            || vec![opentelemetry::KeyValue::new("ipfs.cid", cid.to_string())],
+        ) else {
+            return self.lookup(cid);
+        };
+        let found = self.lookup(cid);
+        let tier = match &found {
+            Ok(Some((_, tier))) => tier.as_str(),
+            Ok(None) => "miss",
+            Err(_) => "error",
+        };
+        traces::annotate(&cx, [opentelemetry::KeyValue::new("cache.tier", tier)]);
+        let error = found.as_ref().err();
+        traces::end(&cx, error.map(|e| e as &dyn std::fmt::Display));
+        found
+    }
+
+    fn lookup(&self, cid: &Cid) -> Result<Option<(Bytes, Tier)>, PersistenceError> {
         if let Some(data) = self.memory.get(cid)? {
             self.memory_counters.hits.fetch_add(1, Ordering::Relaxed);
             return Ok(Some((data, Tier::Memory)));
@@ -211,7 +257,7 @@ impl<E: Clone + Send + Sync + 'static> TieredStore<E> {
 
     /// Caches a fetched object in memory (demoting evictions to disk).
     pub fn insert(&self, cid: Cid, data: Bytes) -> Result<(), PersistenceError> {
-        if data.len() as u64 > self.max_object_bytes {
+        if data.len() as u64 > self.max_object_bytes() {
             return Ok(());
         }
         self.put_memory(cid, data)
@@ -223,6 +269,11 @@ impl<E: Clone + Send + Sync + 'static> TieredStore<E> {
         if self.memory.contains(&cid)? {
             self.moved(&cid, Tier::Memory, size);
         }
+        self.demote(evicted)
+    }
+
+    /// What memory evicted goes to disk (or, without one, out of the cache).
+    fn demote(&self, evicted: Vec<Evicted>) -> Result<(), PersistenceError> {
         self.memory_counters
             .evictions
             .fetch_add(evicted.len() as u64, Ordering::Relaxed);
@@ -240,14 +291,18 @@ impl<E: Clone + Send + Sync + 'static> TieredStore<E> {
             } else {
                 self.moved(&old.cid, Tier::Backend, old.size as usize);
             }
-            self.disk_counters
-                .evictions
-                .fetch_add(dropped.len() as u64, Ordering::Relaxed);
-            for gone in dropped {
-                self.moved(&gone.cid, Tier::Backend, gone.size as usize);
-            }
+            self.dropped_from_disk(dropped);
         }
         Ok(())
+    }
+
+    fn dropped_from_disk(&self, dropped: Vec<Evicted>) {
+        self.disk_counters
+            .evictions
+            .fetch_add(dropped.len() as u64, Ordering::Relaxed);
+        for gone in dropped {
+            self.moved(&gone.cid, Tier::Backend, gone.size as usize);
+        }
     }
 
     /// Empties every tier, or one (`memory` / `disk`).
@@ -358,6 +413,29 @@ mod tests {
                 .await
                 .is_ok()
         );
+    }
+
+    #[test]
+    fn smaller_limits_at_run_time_demote_then_drop() {
+        let dir = tempfile::tempdir().unwrap();
+        let s = store(dir.path());
+        let (a, da) = object(6, 400);
+        let (b, db) = object(7, 400);
+        s.insert(a, da).unwrap();
+        s.insert(b, db.clone()).unwrap();
+        // memory shrinks to one object: the other goes to disk, not away
+        s.set_limits(500, Some(2000), 800).unwrap();
+        let usage: Vec<u64> = s.stats().iter().map(|t| t.usage.items).collect();
+        assert_eq!(usage, [1, 1]);
+        assert_eq!(s.stats()[0].demotions, 1);
+        // then the disk shrinks below it, and objects above the new size limit are not cached
+        s.set_limits(500, Some(100), 300).unwrap();
+        assert_eq!(s.stats()[1].usage.items, 0);
+        assert_eq!(s.stats()[1].evictions, 1);
+        assert_eq!(s.max_object_bytes(), 300);
+        let (c, dc) = object(8, 301);
+        s.insert(c, dc).unwrap();
+        assert!(s.get(&c).unwrap().is_none());
     }
 
     #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

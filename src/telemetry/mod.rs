@@ -1,7 +1,7 @@
 //! Logs and traces. Logs go through `tracing` to stderr; the level comes from `RUST_LOG`, else
-//! [`default_level`], and can be replaced while serving ([`set_log_level`]; meant for
-//! `cli/config/update` and SIGHUP, which do not call it yet). Traces are OpenTelemetry's
-//! ([`traces`]).
+//! [`default_level`], unless `telemetry.log_level` says otherwise, and can be replaced while
+//! serving ([`set_log_level`], through `models::runtime`: `cli/config/update` and SIGHUP).
+//! Traces are OpenTelemetry's ([`traces`]).
 
 pub mod traces;
 
@@ -34,9 +34,14 @@ pub fn parse_level(level: &str) -> Result<EnvFilter, LogLevelError> {
     EnvFilter::try_new(level).map_err(|e| LogLevelError::Invalid(level.to_string(), e.to_string()))
 }
 
-pub fn init(debug: bool) {
-    let filter =
-        EnvFilter::try_from_default_env().unwrap_or_else(|_| EnvFilter::new(default_level(debug)));
+/// Installs the log subscriber: the filter is `level` (`telemetry.log_level`) when set, else
+/// `RUST_LOG`, else [`default_level`].
+pub fn init(debug: bool, level: Option<&str>) -> Result<(), LogLevelError> {
+    let filter = match level {
+        Some(level) => parse_level(level)?,
+        None => EnvFilter::try_from_default_env()
+            .unwrap_or_else(|_| EnvFilter::new(default_level(debug))),
+    };
     let (filter, handle) = reload::Layer::new(filter);
     let installed = tracing_subscriber::registry()
         .with(filter)
@@ -45,6 +50,7 @@ pub fn init(debug: bool) {
     if installed.is_ok() {
         let _ = FILTER.set(handle);
     }
+    Ok(())
 }
 
 /// Replaces the log filter of the running process.

@@ -61,15 +61,11 @@ impl Tracing {
     /// On when `otlp_endpoint` is set (a base URL such as `http://collector:4318`, to which
     /// `/v1/traces` is added unless it is already there).
     pub fn from_settings(settings: &TelemetrySettings) -> Result<Self, TraceSetupError> {
-        let Some(base) = settings.otlp_endpoint.as_deref().filter(|s| !s.is_empty()) else {
+        let Some(endpoint) = check(settings)? else {
             return Ok(Self::off());
         };
+        let base = settings.otlp_endpoint.as_deref().unwrap_or_default();
         let ratio = settings.trace_sample_ratio;
-        if !(0.0..=1.0).contains(&ratio) {
-            return Err(TraceSetupError::Ratio(ratio));
-        }
-        let endpoint = traces_endpoint(base)
-            .map_err(|why| TraceSetupError::Endpoint(base.to_string(), why))?;
         let exporter = opentelemetry_otlp::SpanExporter::builder()
             .with_http()
             .with_endpoint(endpoint)
@@ -148,6 +144,31 @@ impl Tracing {
             && let Err(e) = provider.shutdown()
         {
             tracing::warn!(error = %e, "stopping the trace exporter failed");
+        }
+    }
+}
+
+/// The traces endpoint the settings name (`None`: tracing is off; an empty string is unset),
+/// or what is wrong with them. Config validation asks the same question as start-up.
+pub fn check(settings: &TelemetrySettings) -> Result<Option<String>, TraceSetupError> {
+    let Some(base) = settings.otlp_endpoint.as_deref().filter(|s| !s.is_empty()) else {
+        return Ok(None);
+    };
+    let ratio = settings.trace_sample_ratio;
+    if !(0.0..=1.0).contains(&ratio) {
+        return Err(TraceSetupError::Ratio(ratio));
+    }
+    traces_endpoint(base)
+        .map(Some)
+        .map_err(|why| TraceSetupError::Endpoint(base.to_string(), why))
+}
+
+impl TraceSetupError {
+    /// The setting at fault, as a dotted path.
+    pub fn field(&self) -> &'static str {
+        match self {
+            Self::Endpoint(..) => "telemetry.otlp_endpoint",
+            Self::Ratio(_) => "telemetry.trace_sample_ratio",
         }
     }
 }

@@ -141,7 +141,116 @@ fn the_cli_shows_saves_validates_and_converts() {
     assert!(String::from_utf8_lossy(&invalid.stdout).contains("limits.max_in_flight"));
 }
 
-/// SIGHUP re-reads the config file: a new default rate applies without a restart.
+/// `config/update` changes the cache limits while serving: a smaller memory tier demotes what
+/// no longer fits to disk, the object size limit applies to the next read, the effective
+/// settings say so; a wrong value names its field and changes nothing.
+#[tokio::test]
+async fn cache_limits_and_the_log_level_change_at_run_time() {
+    let dir = tempfile::tempdir().unwrap();
+    let app = spawn_with(persistent_settings(dir.path())).await;
+    let mut cids = Vec::new();
+    for i in 0..4u8 {
+        let data = vec![i; 4096];
+        let cid = app.add(&data, "").await["cid"]
+            .as_str()
+            .unwrap()
+            .to_string();
+        let res = app
+            .client
+            .get(app.api(&format!("ipfs/cat/{cid}")))
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(res.status(), 200);
+        cids.push(cid);
+    }
+    let tier_items = |stats: &Value, tier: &str| {
+        stats["tiers"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|t| t["tier"] == tier)
+            .map(|t| t["items"].as_u64().unwrap())
+            .unwrap()
+    };
+    let (_, before) = app.get_json("cache/stats").await;
+    assert!(tier_items(&before, "memory") >= 4, "{before}");
+
+    let (status, body) = app
+        .post_json(
+            "cli/config/update",
+            json!({"cache": {"memory_limit": 5000, "max_object_bytes": 1000}}),
+        )
+        .await;
+    assert_eq!(status, 200, "{body}");
+    assert_eq!(body["cache"]["memory_limit"], 5000, "{body}");
+    let (_, after) = app.get_json("cache/stats").await;
+    assert_eq!(tier_items(&after, "memory"), 1, "{after}");
+    assert!(
+        tier_items(&after, "disk") >= 3,
+        "demoted, not dropped: {after}"
+    );
+    let (_, shown) = app.get_json("cli/config").await;
+    assert_eq!(shown["config"]["cache"]["memory_limit"], 5000);
+    assert_eq!(shown["config"]["cache"]["max_object_bytes"], 1000);
+    // a new 4 KiB file is over the new object limit: served, not cached
+    let fresh = app.add(&[9u8; 4096], "").await["cid"]
+        .as_str()
+        .unwrap()
+        .to_string();
+    let (status, _) = app.post_json("cache/clear", json!({})).await;
+    assert_eq!(status, 200);
+    for _ in 0..2 {
+        let res = app
+            .client
+            .get(app.api(&format!("ipfs/cat/{fresh}")))
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(res.headers()["x-cache-tier"], "backend");
+    }
+
+    for (change, field) in [
+        (json!({"cache": {"memory_limit": 1}}), "cache.memory_limit"),
+        (
+            json!({"telemetry": {"log_level": "ipfs_mcp=loud"}}),
+            "telemetry.log_level",
+        ),
+        (
+            json!({"limits": {"max_in_flight": 0}, "cache": {"memory_limit": 9000}}),
+            "limits.max_in_flight",
+        ),
+    ] {
+        let (status, body) = app.post_json("cli/config/update", change).await;
+        assert_error(status, &body, 422, "invalid_config");
+        assert!(body["error"].as_str().unwrap().contains(field), "{body}");
+    }
+    let (_, shown) = app.get_json("cli/config").await;
+    assert_eq!(
+        shown["config"]["cache"]["memory_limit"], 5000,
+        "a rejected change changes nothing"
+    );
+    let (status, body) = app
+        .post_json("cli/config/update", json!({"cache": {"memory_limt": 5}}))
+        .await;
+    assert_error(status, &body, 422, "invalid_field");
+    assert!(
+        body["error"].as_str().unwrap().contains("memory_limt"),
+        "refused, not ignored"
+    );
+    app.stop().await;
+
+    // an isolated server has no disk tier to resize
+    let app = spawn_app().await;
+    let (status, body) = app
+        .post_json("cli/config/update", json!({"cache": {"disk_limit": 1}}))
+        .await;
+    assert_error(status, &body, 409, "not_changeable");
+    app.stop().await;
+}
+
+/// SIGHUP re-reads the config file: a new default rate and log level apply without a
+/// restart; `config/update` changes the level back.
 #[tokio::test]
 async fn sighup_reloads_the_run_time_settings() {
     let dir = tempfile::tempdir().unwrap();
@@ -151,21 +260,28 @@ async fn sighup_reloads_the_run_time_settings() {
         .unwrap()
         .port();
     let file = dir.path().join("ipfs-mcp.toml");
-    let write = |burst: u32| {
+    let write = |burst: u32, level: &str| {
         let text = format!(
-            "[server]\nport = {port}\ndata_dir = {:?}\n[auth]\nenabled = true\ndefault_rate = \"600/min\"\ndefault_burst = {burst}\n",
+            "[server]\nport = {port}\ndata_dir = {:?}\n[auth]\nenabled = true\ndefault_rate = \"600/min\"\ndefault_burst = {burst}\n[telemetry]\nlog_level = \"{level}\"\n",
             dir.path().join("data")
         );
         std::fs::write(&file, text).unwrap();
     };
-    write(1000);
+    write(1000, "info");
+    let admin = crate::ratelimit::make_key(
+        &dir.path().join("data"),
+        json!({"name": "ops", "scopes": ["admin"]}),
+    );
+    let log = dir.path().join("stderr.log");
     let mut child = std::process::Command::new(env!("CARGO_BIN_EXE_ipfs-mcp"))
         .args(["serve", "--config"])
         .arg(&file)
+        .env_remove("RUST_LOG")
         .stdout(std::process::Stdio::null())
-        .stderr(std::process::Stdio::null())
+        .stderr(std::fs::File::create(&log).unwrap())
         .spawn()
         .unwrap();
+    let logged = |what: &str| std::fs::read_to_string(&log).unwrap().matches(what).count();
     let client = reqwest::Client::builder().no_proxy().build().unwrap();
     let url = format!("http://127.0.0.1:{port}/api/v0/health");
     let limit = || async {
@@ -186,7 +302,9 @@ async fn sighup_reloads_the_run_time_settings() {
         tokio::time::sleep(std::time::Duration::from_millis(100)).await;
     }
     assert_eq!(seen, Some(1000));
-    write(7);
+    assert_eq!(logged("ipfs-mcp listening"), 1, "info is logged at start");
+    // the reload says so at info, which the new level no longer logs
+    write(7, "warn");
     let hup = std::process::Command::new("kill")
         .args(["-HUP", &child.id().to_string()])
         .status()
@@ -204,7 +322,28 @@ async fn sighup_reloads_the_run_time_settings() {
         child.try_wait().unwrap().is_none(),
         "still serving after SIGHUP"
     );
+    assert_eq!(after, Some(7));
+    assert_eq!(
+        logged("run-time settings reloaded"),
+        0,
+        "logged at info, level warn"
+    );
+
+    let update = |level: &str| {
+        client
+            .post(format!(
+                "http://127.0.0.1:{port}/api/v0/mcp/cli/config/update"
+            ))
+            .bearer_auth(&admin)
+            .json(&json!({"telemetry": {"log_level": level}}))
+            .send()
+    };
+    let res = update("info").await.unwrap();
+    let status = res.status();
+    let body: Value = res.json().await.unwrap();
+    assert_eq!(status, 200, "{body}");
+    assert_eq!(body["telemetry"]["log_level"], "info");
+    assert_eq!(logged("run-time settings changed"), 1, "info again");
     child.kill().ok();
     child.wait().ok();
-    assert_eq!(after, Some(7));
 }

@@ -25,3 +25,4 @@ mod ratelimit;
 mod streaming;
 mod system;
 mod tls;
+mod tracing;

@@ -5,7 +5,7 @@
 use crate::helpers::*;
 use serde_json::{Value, json};
 
-fn make_key(dir: &std::path::Path, body: Value) -> String {
+pub fn make_key(dir: &std::path::Path, body: Value) -> String {
     let auth = ipfs_mcp::models::auth::AuthModel::open(Default::default(), Some(dir)).unwrap();
     auth.create_key(serde_json::from_value(body).unwrap())
         .unwrap()

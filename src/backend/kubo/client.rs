@@ -156,6 +156,12 @@ impl RpcClient {
         if let Some(auth) = &self.authorization {
             req = req.header(reqwest::header::AUTHORIZATION, auth.clone());
         }
+        // the calling backend span goes on to the node as its parent
+        if let Some(trace) = crate::telemetry::traces::outgoing() {
+            for (name, value) in trace.0 {
+                req = req.header(name, value);
+            }
+        }
         req
     }
 
