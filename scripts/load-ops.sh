@@ -2,21 +2,25 @@
 # Load check for issue #13: the cost of the operations layer on a cached 4 KiB cat. Two
 # release servers in the same run, sent the same request (with an Authorization header):
 #   off: auth.enabled = false, telemetry.metrics = false
-#   on:  auth.enabled = true (an API key, its rate high enough never to refuse), metrics on
+#   on:  auth.enabled = true (an API key, its rate high enough never to refuse), metrics on,
+#        traces exported over OTLP/HTTP to a sink in this script (it counts what arrives),
+#        keeping SAMPLE_RATIO of the traces
 # measured alternately with wrk, twice each.
 #
-#   scripts/load-ops.sh [SECONDS=8] [CONNECTIONS=32]
+#   scripts/load-ops.sh [SECONDS=8] [CONNECTIONS=32] [SAMPLE_RATIO=1.0]
 #
-# Needs wrk (Debian: apt-get install -y wrk).
+# Needs wrk (Debian: apt-get install -y wrk) and python3.
 set -euo pipefail
 here="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 secs="${1:-8}"
 conns="${2:-32}"
+ratio="${3:-1.0}"
 off_port=8091
 on_port=8092
+sink_port=8093
 command -v wrk >/dev/null || { echo "needs wrk: apt-get install -y wrk" >&2; exit 2; }
 work="$(mktemp -d)"
-trap 'kill "${off_pid:-0}" "${on_pid:-0}" 2>/dev/null || true; rm -rf "$work"' EXIT
+trap 'kill "${off_pid:-0}" "${on_pid:-0}" "${sink_pid:-0}" 2>/dev/null || true; rm -rf "$work"' EXIT
 
 cargo build --release --quiet --manifest-path "$here/Cargo.toml"
 bin="$here/target/release/ipfs-mcp"
@@ -26,8 +30,33 @@ key=$("$bin" keys create --name load --scopes read,write --rate 1000000000/s --b
 IPFS_MCP__TELEMETRY__METRICS=false "$bin" serve --port "$off_port" --data-dir "$work/off" \
   > "$work/off.log" 2>&1 &
 off_pid=$!
-IPFS_MCP__AUTH__ENABLED=true "$bin" serve --port "$on_port" --data-dir "$work/on" \
-  > "$work/on.log" 2>&1 &
+# The OTLP sink: answers every export 200 and counts exports and bytes (the collector's part
+# of the cost is not ours to measure; the exporter's, on the server's own thread, is).
+python3 - "$sink_port" "$work/sink.count" <<'PY' &
+import http.server, sys, threading
+port, out = int(sys.argv[1]), sys.argv[2]
+seen = {"exports": 0, "bytes": 0}
+lock = threading.Lock()
+class Sink(http.server.BaseHTTPRequestHandler):
+    def do_POST(self):
+        n = int(self.headers.get("content-length", 0))
+        self.rfile.read(n)
+        with lock:
+            seen["exports"] += 1
+            seen["bytes"] += n
+            open(out, "w").write(f"{seen['exports']} exports, {seen['bytes']} bytes\n")
+        self.send_response(200)
+        self.send_header("content-type", "application/x-protobuf")
+        self.send_header("content-length", "0")
+        self.end_headers()
+    def log_message(self, *args):
+        pass
+http.server.ThreadingHTTPServer(("127.0.0.1", port), Sink).serve_forever()
+PY
+sink_pid=$!
+IPFS_MCP__AUTH__ENABLED=true IPFS_MCP__TELEMETRY__OTLP_ENDPOINT="http://127.0.0.1:$sink_port" \
+  IPFS_MCP__TELEMETRY__TRACE_SAMPLE_RATIO="$ratio" IPFS_MCP__TELEMETRY__OTLP_EXPORT_INTERVAL_MS=1000 \
+  "$bin" serve --port "$on_port" --data-dir "$work/on" > "$work/on.log" 2>&1 &
 on_pid=$!
 auth="Authorization: Bearer $key"
 for port in "$off_port" "$on_port"; do
@@ -46,3 +75,5 @@ for round in 1 2; do
   echo "round $round: off $off req/s, on $on req/s ($(awk -v a="$on" -v b="$off" 'BEGIN {printf "%.2f", a/b}')x)"
 done
 grep -c "^ipfs_mcp_" <(curl -sf -H "$auth" "http://127.0.0.1:$on_port/metrics") | sed 's/^/metric samples served: /'
+sleep 2
+echo "traces (sample ratio $ratio) received by the sink: $(cat "$work/sink.count" 2>/dev/null || echo none)"

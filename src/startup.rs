@@ -432,6 +432,8 @@ pub const ACCESS: &[(&str, Access)] = &{
         ("/api/v0/health", Public),
         ("/api/v0/mcp/health", Public),
         ("/metrics", Scoped(Read)),
+        ("/openapi.json", Public),
+        ("/docs", Public),
         ("/ipfs", Gateway),
         ("/ipns", Gateway),
         ("/api/v0/mcp/auth/token", Authenticated),
@@ -507,7 +509,7 @@ pub fn routes(cfg: &mut web::ServiceConfig) {
     // comes before the prefix that would otherwise take it.
     cfg.route("/api/v0/mcp/ipfs/cat", web::post().to(c::content::cat_json));
     cfg.service(web::scope("/api/v0/mcp/ipfs/cat").default_service(web::to(c::content::cat_tail)));
-    cfg.service(web::scope("/api/v0/mcp/ipfs/get").default_service(web::to(c::content::cat_tail)));
+    cfg.service(web::scope("/api/v0/mcp/ipfs/get").default_service(web::to(c::content::get_tail)));
     cfg.route("/api/v0/health", web::get().to(c::system::health));
     cfg.route("/metrics", web::get().to(c::system::metrics));
     // the IPFS path gateway (static prefix, as cat: no regex matching)
@@ -523,7 +525,7 @@ pub fn routes(cfg: &mut web::ServiceConfig) {
     );
     cfg.service(
         web::scope("/api/v0/mcp")
-            .route("/health", web::get().to(c::system::health))
+            .route("/health", web::get().to(c::system::health_mcp))
             .route("/cli/config", web::get().to(c::config::show))
             .route("/cli/config/save", web::post().to(c::config::save))
             .route("/cli/config/validate", web::post().to(c::config::validate))
@@ -536,7 +538,7 @@ pub fn routes(cfg: &mut web::ServiceConfig) {
             .route("/auth/keys/{id}", web::delete().to(c::auth::revoke_key))
             .route(
                 "/auth/keys/{id}/revoke",
-                web::post().to(c::auth::revoke_key),
+                web::post().to(c::auth::revoke_key_post),
             )
             .route("/debug", web::get().to(c::system::debug))
             .route("/operations", web::get().to(c::system::operations))
@@ -552,11 +554,11 @@ pub fn routes(cfg: &mut web::ServiceConfig) {
                     .route("/add/json", web::post().to(c::add::add_json))
                     .route("/add/file", web::post().to(c::add::add_file))
                     .route("/pin/add", web::post().to(c::pin::add))
-                    .route("/pin", web::post().to(c::pin::add))
+                    .route("/pin", web::post().to(c::pin::add_alias))
                     .route("/pin/rm", web::post().to(c::pin::rm))
-                    .route("/unpin", web::post().to(c::pin::rm))
+                    .route("/unpin", web::post().to(c::pin::rm_alias))
                     .route("/pin/ls", web::get().to(c::pin::ls))
-                    .route("/pins", web::get().to(c::pin::ls))
+                    .route("/pins", web::get().to(c::pin::ls_alias))
                     .route("/block/put", web::post().to(c::block::put))
                     .route("/dag/put", web::post().to(c::dag::put))
                     .route("/dag/import", web::post().to(c::dag::import))
@@ -578,6 +580,9 @@ pub fn routes(cfg: &mut web::ServiceConfig) {
                     .route("/dag/export/{cid}", web::get().to(c::dag::export)),
             ),
     );
+    cfg.route("/openapi.json", web::get().to(c::openapi::openapi_json));
+    cfg.route("/docs", web::get().to(c::openapi::docs));
+    cfg.service(c::openapi::docs_ui());
 }
 
 #[cfg(test)]

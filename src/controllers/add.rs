@@ -31,6 +31,7 @@ enum Accept {
     MultipartOnly,
 }
 
+#[utoipa::path(post, path = "/api/v0/mcp/ipfs/add", tag = "add", params(crate::controllers::openapi::args::AddArgs), request_body(content((crate::controllers::openapi::args::AddForm = "multipart/form-data"), (crate::controllers::openapi::Binary = "application/octet-stream"), (crate::controllers::openapi::args::AddJsonBody = "application/json"))), responses(crate::controllers::openapi::answers::Json))]
 pub async fn add(
     req: HttpRequest,
     payload: web::Payload,
@@ -40,6 +41,7 @@ pub async fn add(
     handle(req, payload, query.into_inner(), state, Accept::Any).await
 }
 
+#[utoipa::path(post, path = "/api/v0/mcp/ipfs/add/json", tag = "add", params(crate::controllers::openapi::args::AddArgs), request_body(content = crate::controllers::openapi::args::AddJsonBody, content_type = "application/json"), responses(crate::controllers::openapi::answers::Json))]
 pub async fn add_json(
     req: HttpRequest,
     payload: web::Payload,
@@ -49,6 +51,7 @@ pub async fn add_json(
     handle(req, payload, query.into_inner(), state, Accept::JsonOnly).await
 }
 
+#[utoipa::path(post, path = "/api/v0/mcp/ipfs/add/file", tag = "add", params(crate::controllers::openapi::args::AddArgs), request_body(content = crate::controllers::openapi::args::AddForm, content_type = "multipart/form-data"), responses(crate::controllers::openapi::answers::Json))]
 pub async fn add_file(
     req: HttpRequest,
     payload: web::Payload,
@@ -337,6 +340,7 @@ pub fn stream_from<T: Send + 'static>(
 
 /// `POST stream/to-ipfs`: the raw request body, of any size and any content type, streamed
 /// into the node as one file; answers like `ipfs/add` (the add's query parameters apply).
+#[utoipa::path(post, path = "/api/v0/mcp/stream/to-ipfs", tag = "add", params(crate::controllers::openapi::args::AddArgs), request_body(content = crate::controllers::openapi::Binary, content_type = "*/*", description = "The file, any type, any size"), responses(crate::controllers::openapi::answers::Json))]
 pub async fn to_ipfs(
     req: HttpRequest,
     payload: web::Payload,

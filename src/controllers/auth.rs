@@ -31,16 +31,18 @@ fn key_view(k: &KeyRecord) -> Value {
     })
 }
 
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct TokenRequest {
     /// Narrower scopes than the key's (default: all of them).
+    #[schema(value_type = Option<Vec<String>>)]
     pub scopes: Option<Scopes>,
     /// Seconds; at most `auth.token_ttl_secs`.
     pub ttl_secs: Option<u64>,
 }
 
 /// `POST auth/token`: an HS256 token for the key that authenticated this request.
+#[utoipa::path(post, path = "/api/v0/mcp/auth/token", tag = "auth", request_body(content = Option<TokenRequest>, content_type = "application/json"), responses(crate::controllers::openapi::answers::Json))]
 pub async fn token(
     req: HttpRequest,
     body: Option<web::Json<TokenRequest>>,
@@ -60,7 +62,8 @@ pub async fn token(
     ))
 }
 
-#[derive(Debug, Deserialize)]
+/// One of the two: the token itself, or its `jti`.
+#[derive(Debug, Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct RevokeRequest {
     pub token: Option<String>,
@@ -68,6 +71,7 @@ pub struct RevokeRequest {
 }
 
 /// `POST auth/revoke {token | jti}`: durable before it answers.
+#[utoipa::path(post, path = "/api/v0/mcp/auth/revoke", tag = "auth", request_body = RevokeRequest, responses(crate::controllers::openapi::answers::Json))]
 pub async fn revoke(
     req: HttpRequest,
     body: web::Json<RevokeRequest>,
@@ -85,6 +89,12 @@ pub async fn revoke(
 }
 
 /// `GET auth/keys`.
+#[utoipa::path(
+    get,
+    path = "/api/v0/mcp/auth/keys",
+    tag = "auth",
+    responses(crate::controllers::openapi::answers::Json)
+)]
 pub async fn list_keys(req: HttpRequest, state: web::Data<AppState>) -> Result<HttpResponse> {
     caller(&req, &state)?;
     let keys: Vec<Value> = state.auth.keys.list().iter().map(key_view).collect();
@@ -96,6 +106,7 @@ pub async fn list_keys(req: HttpRequest, state: web::Data<AppState>) -> Result<H
 }
 
 /// `POST auth/keys {name, scopes, rate?, burst?, expires_in?}`: the key is in this answer only.
+#[utoipa::path(post, path = "/api/v0/mcp/auth/keys", tag = "auth", request_body = crate::models::auth::keys::NewKey, responses(crate::controllers::openapi::answers::Json))]
 pub async fn create_key(
     req: HttpRequest,
     body: web::Json<NewKey>,
@@ -109,6 +120,7 @@ pub async fn create_key(
 }
 
 /// `DELETE auth/keys/{id}` (or `POST auth/keys/{id}/revoke`): the key and its tokens stop working.
+#[utoipa::path(delete, path = "/api/v0/mcp/auth/keys/{id}", tag = "auth", params(("id" = String, Path, description = "The key id")), responses(crate::controllers::openapi::answers::Json))]
 pub async fn revoke_key(
     req: HttpRequest,
     id: web::Path<String>,
@@ -121,4 +133,14 @@ pub async fn revoke_key(
         state.model.simulated(),
         key_view(&record),
     ))
+}
+
+/// `POST auth/keys/{id}/revoke`: as `DELETE auth/keys/{id}`.
+#[utoipa::path(post, path = "/api/v0/mcp/auth/keys/{id}/revoke", tag = "auth", params(("id" = String, Path, description = "The key id")), responses(crate::controllers::openapi::answers::Json))]
+pub async fn revoke_key_post(
+    req: HttpRequest,
+    id: web::Path<String>,
+    state: web::Data<AppState>,
+) -> Result<HttpResponse> {
+    revoke_key(req, id, state).await
 }

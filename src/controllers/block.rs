@@ -28,6 +28,7 @@ fn render(req: &HttpRequest, state: &AppState, stat: &BlockStat) -> HttpResponse
     )
 }
 
+#[utoipa::path(post, path = "/api/v0/mcp/ipfs/block/put", tag = "blocks and DAGs", params(crate::controllers::openapi::args::BlockPutArgs), request_body(content((crate::controllers::openapi::args::AddForm = "multipart/form-data"), (crate::controllers::openapi::Binary = "application/octet-stream"), (crate::controllers::openapi::args::BlockPutArgs = "application/json"))), responses(crate::controllers::openapi::answers::Json))]
 pub async fn put(
     req: HttpRequest,
     payload: web::Payload,
@@ -120,6 +121,7 @@ pub(super) async fn read_multipart(req: &HttpRequest, payload: web::Payload) -> 
     Ok(buf.freeze())
 }
 
+#[utoipa::path(get, path = "/api/v0/mcp/ipfs/block/get/{cid}", tag = "blocks and DAGs", params(("cid" = String, Path, example = "bafkqaaa")), responses(crate::controllers::openapi::answers::Content))]
 pub async fn get(
     req: HttpRequest,
     cid: web::Path<String>,
@@ -140,6 +142,7 @@ pub async fn get(
     Ok(res.body(data))
 }
 
+#[utoipa::path(get, path = "/api/v0/mcp/ipfs/block/stat/{cid}", tag = "blocks and DAGs", params(("cid" = String, Path, example = "bafkqaaa")), responses(crate::controllers::openapi::answers::Json))]
 pub async fn stat(
     req: HttpRequest,
     cid: web::Path<String>,

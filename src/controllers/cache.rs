@@ -12,6 +12,12 @@ use actix_web::{HttpRequest, HttpResponse, web};
 use serde_json::json;
 use std::collections::HashMap;
 
+#[utoipa::path(
+    get,
+    path = "/api/v0/mcp/cache/stats",
+    tag = "cache",
+    responses(crate::controllers::openapi::answers::Json)
+)]
 pub async fn stats(req: HttpRequest, state: web::Data<AppState>) -> Result<HttpResponse> {
     let cache = &state.model.cache;
     Ok(envelope::ok(
@@ -27,6 +33,13 @@ pub async fn stats(req: HttpRequest, state: web::Data<AppState>) -> Result<HttpR
     ))
 }
 
+#[utoipa::path(
+    post,
+    path = "/api/v0/mcp/cache/clear",
+    tag = "cache",
+    params(crate::controllers::openapi::args::ClearArgs),
+    responses(crate::controllers::openapi::answers::Json)
+)]
 pub async fn clear(
     req: HttpRequest,
     body: web::Bytes,
@@ -104,6 +117,13 @@ fn parse_query(pairs: Vec<(String, String)>) -> Result<Query> {
     Ok(q)
 }
 
+#[utoipa::path(
+    get,
+    path = "/api/v0/mcp/cache/metadata",
+    tag = "cache",
+    params(crate::controllers::openapi::args::MetadataArgs),
+    responses(crate::controllers::openapi::answers::Json)
+)]
 pub async fn metadata(
     req: HttpRequest,
     query: web::Query<Vec<(String, String)>>,
@@ -129,6 +149,7 @@ pub async fn metadata(
 }
 
 /// `GET cache/metadata/{cid}` (mounted as a prefix: the rest of the path is the CID).
+#[utoipa::path(get, path = "/api/v0/mcp/cache/metadata/{cid}", tag = "cache", params(("cid" = String, Path, example = "bafkqaaa")), responses(crate::controllers::openapi::answers::Json))]
 pub async fn metadata_row(req: HttpRequest, state: web::Data<AppState>) -> Result<HttpResponse> {
     if req.method() != actix_web::http::Method::GET {
         return Err(ApiError::new(

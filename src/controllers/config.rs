@@ -27,6 +27,13 @@ fn format_arg(text: Option<&str>) -> Result<Format> {
 }
 
 /// `GET cli/config?format=json|yaml|toml&include_secrets=false`.
+#[utoipa::path(
+    get,
+    path = "/api/v0/mcp/cli/config",
+    tag = "config",
+    params(crate::controllers::openapi::args::ShowConfigArgs),
+    responses(crate::controllers::openapi::answers::Json)
+)]
 pub async fn show(
     req: HttpRequest,
     query: web::Query<std::collections::HashMap<String, String>>,
@@ -49,7 +56,7 @@ pub async fn show(
     ))
 }
 
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct SaveRequest {
     pub config_path: String,
@@ -61,6 +68,7 @@ pub struct SaveRequest {
 }
 
 /// `POST cli/config/save`: the effective settings to a file below `<data dir>/config/`.
+#[utoipa::path(post, path = "/api/v0/mcp/cli/config/save", tag = "config", request_body = SaveRequest, responses(crate::controllers::openapi::answers::Json))]
 pub async fn save(
     req: HttpRequest,
     body: web::Json<SaveRequest>,
@@ -118,7 +126,7 @@ fn write_config(target: &std::path::Path, bytes: &[u8], overwrite: bool) -> Resu
         .map_err(|e| ApiError::internal(e.to_string()))
 }
 
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct DocumentRequest {
     /// The document: a string in `format`, or (JSON) an object.
@@ -139,6 +147,7 @@ fn parse_document(body: &DocumentRequest) -> Result<std::result::Result<Settings
 }
 
 /// `POST cli/config/validate {config, format}`: `valid`, and each error with its field.
+#[utoipa::path(post, path = "/api/v0/mcp/cli/config/validate", tag = "config", request_body = DocumentRequest, responses(crate::controllers::openapi::answers::Json))]
 pub async fn validate(
     req: HttpRequest,
     body: web::Json<DocumentRequest>,
@@ -153,6 +162,7 @@ pub async fn validate(
 
 /// `POST cli/config/convert {config, format, to}`: the same settings in another format (a
 /// document with errors is a 422 listing them).
+#[utoipa::path(post, path = "/api/v0/mcp/cli/config/convert", tag = "config", request_body = DocumentRequest, responses(crate::controllers::openapi::answers::Json))]
 pub async fn convert(
     req: HttpRequest,
     body: web::Json<DocumentRequest>,
@@ -182,6 +192,7 @@ pub async fn convert(
 /// `cache.memory_limit|disk_limit|max_object_bytes`, `telemetry.log_level`); answers their
 /// values now. A wrong value is a 422 naming its field, one this server cannot take a 409;
 /// either way nothing is changed.
+#[utoipa::path(post, path = "/api/v0/mcp/cli/config/update", tag = "config", request_body = Change, responses(crate::controllers::openapi::answers::Json))]
 pub async fn update(
     req: HttpRequest,
     body: web::Json<Change>,

@@ -74,6 +74,7 @@ pub fn content_headers(res: &mut HttpResponseBuilder, etag: &str, ipfs_path: &st
 
 /// `GET|HEAD ipfs/cat/<cid>[/path]` and `ipfs/get/...`, mounted under a static prefix: the rest
 /// of the URL is the content path.
+#[utoipa::path(method(get, head), path = "/api/v0/mcp/ipfs/cat/{path}", tag = "content", params(("path" = String, Path, description = "A CID, then a path inside it", example = "bafkqaaa"), crate::controllers::openapi::args::CatArgs), responses(crate::controllers::openapi::answers::Content))]
 pub async fn cat_tail(req: HttpRequest, state: web::Data<AppState>) -> Result<HttpResponse> {
     super::request::require_get_or_head(&req)?;
     let path = req
@@ -92,6 +93,12 @@ pub async fn cat_tail(req: HttpRequest, state: web::Data<AppState>) -> Result<Ht
             .into_inner(),
     };
     cat(req, path, query, state).await
+}
+
+/// `GET|HEAD ipfs/get/<cid>[/path]`: as `ipfs/cat`.
+#[utoipa::path(method(get, head), path = "/api/v0/mcp/ipfs/get/{path}", tag = "content", params(("path" = String, Path, description = "A CID, then a path inside it", example = "bafkqaaa"), crate::controllers::openapi::args::CatArgs), responses(crate::controllers::openapi::answers::Content))]
+pub async fn get_tail(req: HttpRequest, state: web::Data<AppState>) -> Result<HttpResponse> {
+    cat_tail(req, state).await
 }
 
 async fn cat(
@@ -207,6 +214,7 @@ fn offset_length_as_range(args: &Args) -> Result<Option<String>> {
 }
 
 /// `POST ipfs/cat {cid, offset?, length?}`: small files inline.
+#[utoipa::path(post, path = "/api/v0/mcp/ipfs/cat", tag = "content", request_body(content = crate::controllers::openapi::args::CatBody, content_type = "application/json"), responses(crate::controllers::openapi::answers::Json))]
 pub async fn cat_json(
     req: HttpRequest,
     body: web::Bytes,

@@ -10,6 +10,7 @@ use actix_web::{HttpRequest, HttpResponse, web};
 use serde_json::json;
 use std::collections::HashMap;
 
+#[utoipa::path(post, path = "/api/v0/mcp/ipfs/dag/put", tag = "blocks and DAGs", params(crate::controllers::openapi::args::DagPutArgs), request_body(content = crate::controllers::openapi::args::DagPutArgs, content_type = "application/json"), responses(crate::controllers::openapi::answers::Json))]
 pub async fn put(
     req: HttpRequest,
     body: web::Bytes,
@@ -57,6 +58,7 @@ fn full_path(path: &str, query: &Args) -> Result<ContentPath> {
     Ok(p)
 }
 
+#[utoipa::path(get, path = "/api/v0/mcp/ipfs/dag/get/{path}", tag = "blocks and DAGs", params(("path" = String, Path, description = "A CID, then a path inside the node", example = "bafkqaaa"), crate::controllers::openapi::args::DagPathArgs), responses(crate::controllers::openapi::answers::Json))]
 pub async fn get(
     req: HttpRequest,
     path: web::Path<String>,
@@ -72,6 +74,7 @@ pub async fn get(
     ))
 }
 
+#[utoipa::path(get, path = "/api/v0/mcp/ipfs/dag/resolve/{path}", tag = "blocks and DAGs", params(("path" = String, Path, example = "bafkqaaa"), crate::controllers::openapi::args::DagPathArgs), responses(crate::controllers::openapi::answers::Json))]
 pub async fn resolve(
     req: HttpRequest,
     path: web::Path<String>,
@@ -94,6 +97,7 @@ pub async fn resolve(
 /// `POST ipfs/dag/import`: a CAR as the raw body (`application/vnd.ipld.car` or
 /// `application/octet-stream`) or as the file of a multipart form; streamed, every block
 /// verified before anything is stored; roots pinned unless `pin-roots=false`.
+#[utoipa::path(post, path = "/api/v0/mcp/ipfs/dag/import", tag = "blocks and DAGs", params(crate::controllers::openapi::args::ImportArgs), request_body(content((crate::controllers::openapi::Binary = "application/vnd.ipld.car"), (crate::controllers::openapi::Binary = "application/octet-stream"), (crate::controllers::openapi::args::AddForm = "multipart/form-data"))), responses(crate::controllers::openapi::answers::Json))]
 pub async fn import(
     req: HttpRequest,
     payload: web::Payload,
@@ -141,6 +145,7 @@ pub async fn import(
 }
 
 /// `GET ipfs/dag/export/{cid}`: the whole DAG as a CARv1 stream.
+#[utoipa::path(get, path = "/api/v0/mcp/ipfs/dag/export/{cid}", tag = "blocks and DAGs", params(("cid" = String, Path, example = "bafkqaaa")), responses(crate::controllers::openapi::answers::Content))]
 pub async fn export(path: web::Path<String>, state: web::Data<AppState>) -> Result<HttpResponse> {
     use actix_web::http::header;
     let path: ContentPath = path.into_inner().parse()?;

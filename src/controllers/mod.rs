@@ -22,6 +22,7 @@ pub mod middleware;
 pub mod multipart;
 pub mod name;
 pub mod node;
+pub mod openapi;
 pub mod params;
 pub mod pin;
 pub mod request;

@@ -19,6 +19,7 @@ fn duration(args: &Args, names: &[&str], default: Duration) -> Result<Duration> 
     }
 }
 
+#[utoipa::path(post, path = "/api/v0/mcp/ipfs/name/publish", tag = "names", params(crate::controllers::openapi::args::PublishArgs), request_body(content = Option<crate::controllers::openapi::args::PublishArgs>, content_type = "application/json"), responses(crate::controllers::openapi::answers::Json))]
 pub async fn publish(
     req: HttpRequest,
     body: web::Bytes,
@@ -42,6 +43,13 @@ pub async fn publish(
     ))
 }
 
+#[utoipa::path(
+    get,
+    path = "/api/v0/mcp/ipfs/name/resolve",
+    tag = "names",
+    params(crate::controllers::openapi::args::NameArgs),
+    responses(crate::controllers::openapi::answers::Json)
+)]
 pub async fn resolve(
     req: HttpRequest,
     query: web::Query<HashMap<String, String>>,
@@ -57,6 +65,13 @@ pub async fn resolve(
     ))
 }
 
+#[utoipa::path(
+    get,
+    path = "/api/v0/mcp/ipfs/dht/findprovs",
+    tag = "names",
+    params(crate::controllers::openapi::args::FindProvsArgs),
+    responses(crate::controllers::openapi::answers::Json)
+)]
 pub async fn findprovs(
     req: HttpRequest,
     query: web::Query<HashMap<String, String>>,
@@ -74,6 +89,13 @@ pub async fn findprovs(
     ))
 }
 
+#[utoipa::path(
+    get,
+    path = "/api/v0/mcp/ipfs/dht/findpeer",
+    tag = "names",
+    params(crate::controllers::openapi::args::FindPeerArgs),
+    responses(crate::controllers::openapi::answers::Json)
+)]
 pub async fn findpeer(
     req: HttpRequest,
     query: web::Query<HashMap<String, String>>,
@@ -103,6 +125,7 @@ fn ipns_key(args: &Args) -> Result<String> {
 
 /// `POST ipfs/routing/put?arg=/ipns/<name>`: the record as the multipart file or the raw
 /// body. Verified (signature, key, V1/V2 agreement, expiry) before the backend stores it.
+#[utoipa::path(post, path = "/api/v0/mcp/ipfs/routing/put", tag = "names", params(crate::controllers::openapi::args::RoutingArgs), request_body(content((crate::controllers::openapi::Binary = "application/octet-stream"), (crate::controllers::openapi::args::AddForm = "multipart/form-data")), description = "A signed IPNS record"), responses(crate::controllers::openapi::answers::Json))]
 pub async fn routing_put(
     req: HttpRequest,
     payload: web::Payload,
@@ -127,6 +150,13 @@ pub async fn routing_put(
 }
 
 /// `GET ipfs/routing/get?arg=/ipns/<name>`: the signed record, base64 in the envelope.
+#[utoipa::path(
+    get,
+    path = "/api/v0/mcp/ipfs/routing/get",
+    tag = "names",
+    params(crate::controllers::openapi::args::RoutingArgs),
+    responses(crate::controllers::openapi::answers::Json)
+)]
 pub async fn routing_get(
     req: HttpRequest,
     query: web::Query<HashMap<String, String>>,

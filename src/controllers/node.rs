@@ -4,6 +4,12 @@ use super::{AppState, Result, envelope};
 use actix_web::{HttpRequest, HttpResponse, web};
 use serde_json::json;
 
+#[utoipa::path(
+    get,
+    path = "/api/v0/mcp/ipfs/id",
+    tag = "node",
+    responses(crate::controllers::openapi::answers::Json)
+)]
 pub async fn id(req: HttpRequest, state: web::Data<AppState>) -> Result<HttpResponse> {
     let id = state.model.node().id().await?;
     let mut fields = serde_json::to_value(&id).unwrap_or_default();
@@ -11,6 +17,12 @@ pub async fn id(req: HttpRequest, state: web::Data<AppState>) -> Result<HttpResp
     Ok(envelope::ok(&req, state.model.simulated(), fields))
 }
 
+#[utoipa::path(
+    get,
+    path = "/api/v0/mcp/ipfs/version",
+    tag = "node",
+    responses(crate::controllers::openapi::answers::Json)
+)]
 pub async fn version(req: HttpRequest, state: web::Data<AppState>) -> Result<HttpResponse> {
     let v = state.model.node().version().await?;
     let mut fields = serde_json::to_value(&v).unwrap_or_default();
@@ -23,6 +35,12 @@ pub async fn version(req: HttpRequest, state: web::Data<AppState>) -> Result<Htt
 /// The gateway's own counters always; the node's (`repo/stat`, `stats/bw`) when it answers,
 /// else the reason under `node_error` (the gateway's stats stay readable while the node is
 /// down).
+#[utoipa::path(
+    get,
+    path = "/api/v0/mcp/ipfs/stats",
+    tag = "node",
+    responses(crate::controllers::openapi::answers::Json)
+)]
 pub async fn stats(req: HttpRequest, state: web::Data<AppState>) -> Result<HttpResponse> {
     let node = state.model.node();
     let (node_stats, node_error) = match node.stats().await {

@@ -10,6 +10,7 @@ use std::collections::HashMap;
 
 const CID: &[&str] = &["cid", "arg"];
 
+#[utoipa::path(post, path = "/api/v0/mcp/ipfs/pin/add", tag = "pins", params(crate::controllers::openapi::args::PinArgs), request_body(content = Option<crate::controllers::openapi::args::PinArgs>, content_type = "application/json"), responses(crate::controllers::openapi::answers::Json))]
 pub async fn add(
     req: HttpRequest,
     body: web::Bytes,
@@ -19,6 +20,7 @@ pub async fn add(
     change(req, body, query, state, Change::Add).await
 }
 
+#[utoipa::path(post, path = "/api/v0/mcp/ipfs/pin/rm", tag = "pins", params(crate::controllers::openapi::args::PinArgs), request_body(content = Option<crate::controllers::openapi::args::PinArgs>, content_type = "application/json"), responses(crate::controllers::openapi::answers::Json))]
 pub async fn rm(
     req: HttpRequest,
     body: web::Bytes,
@@ -26,6 +28,28 @@ pub async fn rm(
     state: web::Data<AppState>,
 ) -> Result<HttpResponse> {
     change(req, body, query, state, Change::Remove).await
+}
+
+/// `POST ipfs/pin`: as `ipfs/pin/add`.
+#[utoipa::path(post, path = "/api/v0/mcp/ipfs/pin", tag = "pins", params(crate::controllers::openapi::args::PinArgs), request_body(content = Option<crate::controllers::openapi::args::PinArgs>, content_type = "application/json"), responses(crate::controllers::openapi::answers::Json))]
+pub async fn add_alias(
+    req: HttpRequest,
+    body: web::Bytes,
+    query: web::Query<HashMap<String, String>>,
+    state: web::Data<AppState>,
+) -> Result<HttpResponse> {
+    add(req, body, query, state).await
+}
+
+/// `POST ipfs/unpin`: as `ipfs/pin/rm`.
+#[utoipa::path(post, path = "/api/v0/mcp/ipfs/unpin", tag = "pins", params(crate::controllers::openapi::args::PinArgs), request_body(content = Option<crate::controllers::openapi::args::PinArgs>, content_type = "application/json"), responses(crate::controllers::openapi::answers::Json))]
+pub async fn rm_alias(
+    req: HttpRequest,
+    body: web::Bytes,
+    query: web::Query<HashMap<String, String>>,
+    state: web::Data<AppState>,
+) -> Result<HttpResponse> {
+    rm(req, body, query, state).await
 }
 
 #[derive(Clone, Copy, PartialEq, Eq)]
@@ -61,6 +85,13 @@ async fn change(
     ))
 }
 
+#[utoipa::path(
+    get,
+    path = "/api/v0/mcp/ipfs/pin/ls",
+    tag = "pins",
+    params(crate::controllers::openapi::args::PinLsArgs),
+    responses(crate::controllers::openapi::answers::Json)
+)]
 pub async fn ls(
     req: HttpRequest,
     query: web::Query<HashMap<String, String>>,
@@ -86,4 +117,20 @@ pub async fn ls(
         state.model.simulated(),
         json!({"count": list.len(), "pins": list, "Keys": keys}),
     ))
+}
+
+/// `GET ipfs/pins`: as `ipfs/pin/ls`.
+#[utoipa::path(
+    get,
+    path = "/api/v0/mcp/ipfs/pins",
+    tag = "pins",
+    params(crate::controllers::openapi::args::PinLsArgs),
+    responses(crate::controllers::openapi::answers::Json)
+)]
+pub async fn ls_alias(
+    req: HttpRequest,
+    query: web::Query<HashMap<String, String>>,
+    state: web::Data<AppState>,
+) -> Result<HttpResponse> {
+    ls(req, query, state).await
 }

@@ -7,6 +7,12 @@ use actix_web::{HttpRequest, HttpResponse, web};
 use serde_json::json;
 use std::collections::HashMap;
 
+#[utoipa::path(
+    get,
+    path = "/api/v0/health",
+    tag = "system",
+    responses(crate::controllers::openapi::answers::Json)
+)]
 pub async fn health(req: HttpRequest, state: web::Data<AppState>) -> Result<HttpResponse> {
     let (mut status, backend) = state.model.health().await;
     let metadata = state.model.metadata.status();
@@ -39,6 +45,17 @@ pub async fn health(req: HttpRequest, state: web::Data<AppState>) -> Result<Http
     ))
 }
 
+/// `GET /api/v0/mcp/health`: as `/api/v0/health`.
+#[utoipa::path(
+    get,
+    path = "/api/v0/mcp/health",
+    tag = "system",
+    responses(crate::controllers::openapi::answers::Json)
+)]
+pub async fn health_mcp(req: HttpRequest, state: web::Data<AppState>) -> Result<HttpResponse> {
+    health(req, state).await
+}
+
 fn require_debug(state: &AppState) -> Result<()> {
     if state.settings.server.debug {
         Ok(())
@@ -49,6 +66,12 @@ fn require_debug(state: &AppState) -> Result<()> {
     }
 }
 
+#[utoipa::path(
+    get,
+    path = "/api/v0/mcp/debug",
+    tag = "system",
+    responses(crate::controllers::openapi::answers::Json)
+)]
 pub async fn debug(req: HttpRequest, state: web::Data<AppState>) -> Result<HttpResponse> {
     require_debug(&state)?;
     Ok(envelope::ok(
@@ -66,6 +89,13 @@ pub async fn debug(req: HttpRequest, state: web::Data<AppState>) -> Result<HttpR
     ))
 }
 
+#[utoipa::path(
+    get,
+    path = "/api/v0/mcp/operations",
+    tag = "system",
+    params(crate::controllers::openapi::args::OperationsArgs),
+    responses(crate::controllers::openapi::answers::Json)
+)]
 pub async fn operations(
     req: HttpRequest,
     query: web::Query<HashMap<String, String>>,
@@ -104,6 +134,12 @@ pub async fn not_found(req: HttpRequest) -> Result<HttpResponse> {
 }
 
 /// `GET /metrics`: Prometheus' text exposition format (see `crate::metrics`).
+#[utoipa::path(
+    get,
+    path = "/metrics",
+    tag = "system",
+    responses(crate::controllers::openapi::answers::Metrics)
+)]
 pub async fn metrics(state: web::Data<AppState>) -> Result<HttpResponse> {
     if !state.settings.telemetry.metrics {
         return Err(ApiError::new(

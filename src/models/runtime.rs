@@ -18,7 +18,7 @@ use serde::Deserialize;
 use std::sync::Arc;
 
 /// Run-time settings to change; what is left out stays as it is.
-#[derive(Debug, Default, Clone, Deserialize)]
+#[derive(Debug, Default, Clone, Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct Change {
     pub auth: Option<AuthChange>,
@@ -27,20 +27,22 @@ pub struct Change {
     pub telemetry: Option<TelemetryChange>,
 }
 
-#[derive(Debug, Default, Clone, Deserialize)]
+#[derive(Debug, Default, Clone, Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct AuthChange {
+    /// e.g. `600/min`.
+    #[schema(value_type = Option<String>)]
     pub default_rate: Option<Rate>,
     pub default_burst: Option<u32>,
 }
 
-#[derive(Debug, Default, Clone, Deserialize)]
+#[derive(Debug, Default, Clone, Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct LimitsChange {
     pub max_in_flight: Option<usize>,
 }
 
-#[derive(Debug, Default, Clone, Deserialize)]
+#[derive(Debug, Default, Clone, Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct CacheChange {
     pub memory_limit: Option<u64>,
@@ -48,7 +50,7 @@ pub struct CacheChange {
     pub max_object_bytes: Option<u64>,
 }
 
-#[derive(Debug, Default, Clone, Deserialize)]
+#[derive(Debug, Default, Clone, Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct TelemetryChange {
     /// A `tracing` filter directive (`info`, `warn,ipfs_mcp=debug`).

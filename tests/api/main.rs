@@ -20,6 +20,7 @@ mod malformed;
 mod metrics;
 mod migrations;
 mod node;
+mod openapi;
 mod pins_blocks_dag;
 mod ratelimit;
 mod streaming;

@@ -154,6 +154,8 @@ pub const ROUTES: &[(&str, &str)] = &[
     ("POST", "/api/v0/mcp/cli/config/validate"),
     ("POST", "/api/v0/mcp/cli/config/convert"),
     ("GET", "/metrics"),
+    ("GET", "/openapi.json"),
+    ("GET", "/docs"),
     ("POST", "/api/v0/mcp/auth/token"),
     ("POST", "/api/v0/mcp/auth/revoke"),
     ("GET", "/api/v0/mcp/auth/keys"),

@@ -86,6 +86,7 @@ pub fn roots(nodes: &[Cid]) -> String {
 }
 
 /// `GET|HEAD /ipfs/...`, mounted under the static `/ipfs` prefix (`OPTIONS` is [`cors`]'s).
+#[utoipa::path(method(get, head), path = "/ipfs/{path}", tag = "gateway", params(("path" = String, Path, description = "A CID, then a path inside it", example = "bafkqaaa"), crate::controllers::openapi::args::GatewayArgs), responses(crate::controllers::openapi::answers::Content))]
 pub async fn ipfs_path(
     req: HttpRequest,
     query: web::Query<HashMap<String, String>>,
@@ -111,6 +112,7 @@ pub async fn ipfs_path(
 }
 
 /// `GET|HEAD /ipns/...`: see [`ipns`].
+#[utoipa::path(method(get, head), path = "/ipns/{path}", tag = "gateway", params(("path" = String, Path, description = "An IPNS name or DNSLink domain, then a path"), crate::controllers::openapi::args::GatewayArgs), responses(crate::controllers::openapi::answers::Content))]
 pub async fn ipns_path(
     req: HttpRequest,
     query: web::Query<HashMap<String, String>>,
@@ -123,6 +125,7 @@ pub async fn ipns_path(
 /// `GET|HEAD stream/media/{cid}[/path]`: a file with HTTP ranges and a `Content-Type`
 /// detected from its bytes (video, audio, image), for `<video>`/`<audio>` elements to play
 /// and seek. Streams; never buffers the whole file.
+#[utoipa::path(method(get, head), path = "/api/v0/mcp/stream/media/{path}", tag = "content", params(("path" = String, Path, description = "A CID, then a path inside it", example = "bafkqaaa")), responses(crate::controllers::openapi::answers::Content))]
 pub async fn stream_media(
     req: HttpRequest,
     query: web::Query<HashMap<String, String>>,

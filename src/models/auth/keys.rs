@@ -49,16 +49,21 @@ impl KeyRecord {
 }
 
 /// What `create` asks for.
-#[derive(Debug, Clone, Deserialize)]
+#[derive(Debug, Clone, Deserialize, utoipa::ToSchema)]
 pub struct NewKey {
     pub name: String,
+    /// Any of `read`, `write`, `pin`, `admin`.
+    #[schema(value_type = Vec<String>)]
     pub scopes: Scopes,
+    /// Its own rate, e.g. `600/min` (default: `auth.default_rate`).
     #[serde(default)]
+    #[schema(value_type = Option<String>)]
     pub rate: Option<Rate>,
     #[serde(default)]
     pub burst: Option<u32>,
     /// Lifetime, e.g. `30d` (humantime).
     #[serde(default, with = "humantime_serde_opt")]
+    #[schema(value_type = Option<String>)]
     pub expires_in: Option<Duration>,
 }
 
