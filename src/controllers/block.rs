@@ -98,7 +98,9 @@ pub async fn put(
         ..options
     };
     let stat = state.model.node().block_put(data, options).await?;
-    Ok(render(&req, &state, &stat))
+    let mut res = render(&req, &state, &stat);
+    super::authn::audit_cid(&mut res, stat.cid.to_string());
+    Ok(res)
 }
 
 /// The block from a multipart body: its one file (or `data`) part, in a well-formed body.

@@ -38,11 +38,13 @@ pub async fn put(
     };
     let document = serde_json::to_vec(object).expect("a JSON value serializes");
     let cid = state.model.node().dag_put(document.into(), options).await?;
-    Ok(envelope::ok(
+    let mut res = envelope::ok(
         &req,
         state.model.simulated(),
         json!({"cid": cid.to_string(), "Cid": {"/": cid.to_string()}}),
-    ))
+    );
+    super::authn::audit_cid(&mut res, cid.to_string());
+    Ok(res)
 }
 
 fn full_path(path: &str, query: &Args) -> Result<ContentPath> {
@@ -131,7 +133,7 @@ pub async fn import(
             state.model.metadata.set_pinned(&cid, true);
         }
     }
-    Ok(envelope::ok(
+    let mut res = envelope::ok(
         &req,
         state.model.simulated(),
         json!({
@@ -141,7 +143,12 @@ pub async fn import(
             "bytes": imported.bytes,
             "pinned": imported.pinned,
         }),
-    ))
+    );
+    // the audit line has one CID: the CAR's (first) root
+    if let Some(root) = imported.roots.first() {
+        super::authn::audit_cid(&mut res, root.to_string());
+    }
+    Ok(res)
 }
 
 /// `GET ipfs/dag/export/{cid}`: the whole DAG as a CARv1 stream.

@@ -35,12 +35,14 @@ pub async fn publish(
         ttl: duration(&args, &["ttl"], defaults.ttl)?,
     };
     let published = state.model.node().name_publish(&value, options).await?;
-    Ok(envelope::ok(
+    let mut res = envelope::ok(
         &req,
         state.model.simulated(),
         json!({"name": published.name, "value": published.value,
                "Name": published.name, "Value": published.value}),
-    ))
+    );
+    super::authn::audit_cid(&mut res, published.value.clone());
+    Ok(res)
 }
 
 #[utoipa::path(

@@ -78,11 +78,14 @@ async fn change(
     } else {
         "unpinned"
     };
-    Ok(envelope::ok(
+    let mut res = envelope::ok(
         &req,
         state.model.simulated(),
         json!({"cid": cid.to_string(), outcome: true, "recursive": recursive, "Pins": pins}),
-    ))
+    );
+    // the CID may have come in the body, which the audit middleware does not read
+    super::authn::audit_cid(&mut res, cid.to_string());
+    Ok(res)
 }
 
 #[utoipa::path(

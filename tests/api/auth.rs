@@ -284,6 +284,30 @@ async fn revocation_survives_a_restart_and_nothing_secret_is_stored() {
     let pin_path = format!("/api/v0/mcp/ipfs/pin/add?arg={cid}");
     let res = send(&app, &pin_path, Some(&token)).await;
     assert_eq!(res.status(), 200);
+    // CIDs a request makes (a block) or names in its body (an unpin) are audited too
+    let res = app
+        .client
+        .post(format!("{}?cid-codec=raw", app.api("ipfs/block/put")))
+        .bearer_auth(&token)
+        .header("content-type", "application/octet-stream")
+        .body(&b"an audited block"[..])
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(res.status(), 200);
+    let block = res.json::<Value>().await.unwrap()["cid"]
+        .as_str()
+        .unwrap()
+        .to_string();
+    let res = app
+        .client
+        .post(app.api("ipfs/pin/add"))
+        .bearer_auth(&admin)
+        .json(&json!({"cid": block}))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(res.status(), 200);
     let (status, listed) = {
         let res = app
             .client
@@ -341,6 +365,17 @@ async fn revocation_survives_a_restart_and_nothing_secret_is_stored() {
         .find(|l| l["route"] == "/api/v0/mcp/ipfs/add")
         .expect("the add is audited");
     assert_eq!(add_line["cid"], cid.as_str(), "the add's root CID");
+    let block_line = lines
+        .iter()
+        .find(|l| l["route"] == "/api/v0/mcp/ipfs/block/put")
+        .expect("the block put is audited");
+    assert_eq!(block_line["cid"], block.as_str());
+    assert!(
+        lines
+            .iter()
+            .any(|l| l["route"] == "/api/v0/mcp/ipfs/pin/add" && l["cid"] == block.as_str()),
+        "a CID sent in the body is audited"
+    );
     assert_eq!(add_line["method"], "POST");
     assert_eq!(pin_line["client"], "127.0.0.1");
     for entry in walk(dir.path()) {
