@@ -467,3 +467,95 @@ async fn the_cli_manages_keys_a_running_server_uses() {
     assert_eq!(status().await, 401);
     app.stop().await;
 }
+
+/// The real server at `trace` level, its log kept: keys and tokens, sent every accepted way
+/// and wrongly, never appear in it.
+#[tokio::test]
+async fn no_key_or_token_reaches_the_log_even_at_trace_level() {
+    let dir = tempfile::tempdir().unwrap();
+    let data = dir.path().join("data");
+    let key = make_key(&data, "admin");
+    let port = std::net::TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port();
+    let file = dir.path().join("ipfs-mcp.toml");
+    std::fs::write(
+        &file,
+        format!(
+            "[server]\nport = {port}\ndata_dir = {data:?}\n[auth]\nenabled = true\n\
+             [telemetry]\nlog_level = \"trace\"\n"
+        ),
+    )
+    .unwrap();
+    let log = dir.path().join("stderr.log");
+    let mut child = std::process::Command::new(env!("CARGO_BIN_EXE_ipfs-mcp"))
+        .args(["serve", "--config"])
+        .arg(&file)
+        .env_remove("RUST_LOG")
+        .stdout(std::process::Stdio::null())
+        .stderr(std::fs::File::create(&log).unwrap())
+        .spawn()
+        .unwrap();
+    let client = reqwest::Client::builder().no_proxy().build().unwrap();
+    let api = |path: &str| format!("http://127.0.0.1:{port}/api/v0/mcp/{path}");
+    let mut up = false;
+    for _ in 0..100 {
+        if client
+            .get(format!("http://127.0.0.1:{port}/api/v0/health"))
+            .send()
+            .await
+            .is_ok()
+        {
+            up = true;
+            break;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(100)).await;
+    }
+    assert!(up, "the server started");
+    let minted: Value = client
+        .post(api("auth/token"))
+        .bearer_auth(&key)
+        .json(&json!({}))
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    let token = minted["token"].as_str().unwrap().to_string();
+    for request in [
+        client.get(api("ipfs/pin/ls")).bearer_auth(&key),
+        client.get(api("ipfs/pin/ls")).bearer_auth(&token),
+        client.get(api("ipfs/pin/ls")).header("x-api-key", &key),
+        client.get(api("ipfs/pin/ls")).basic_auth("any", Some(&key)),
+        client
+            .get(api("ipfs/pin/ls"))
+            .bearer_auth(format!("{key}x")),
+        client
+            .get(api("ipfs/pin/ls"))
+            .bearer_auth(format!("{token}x")),
+    ] {
+        request.send().await.unwrap();
+    }
+    let res = client
+        .post(api("auth/revoke"))
+        .bearer_auth(&key)
+        .json(&json!({"token": token}))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(res.status(), 200);
+    child.kill().ok();
+    child.wait().ok();
+    let logged = std::fs::read_to_string(&log).unwrap();
+    assert!(logged.lines().count() > 20, "trace level logs: {logged}");
+    let secret_part = key.rsplit('_').next().unwrap();
+    for secret in [key.as_str(), secret_part, token.as_str()] {
+        assert!(!logged.contains(secret), "a secret in the log");
+    }
+    // nor a token's signature alone
+    let signature = token.rsplit('.').next().unwrap();
+    assert!(!logged.contains(signature));
+}
