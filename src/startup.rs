@@ -474,7 +474,8 @@ pub const ACCESS: &[(&str, Access)] = &{
 };
 
 /// The access `path` needs (see [`ACCESS`]): the table as a hash map, probed with the path's
-/// prefixes at segment boundaries (a scan of every entry was 2% of an authenticated cat).
+/// prefixes at segment boundaries, deepest first, so the first hit is the longest match (a scan
+/// of every entry was 2% of an authenticated cat; probing every prefix, 0.6%).
 pub fn access_of(path: &str) -> Access {
     static BY_PREFIX: std::sync::OnceLock<(hashbrown::HashMap<&str, Access>, usize)> =
         std::sync::OnceLock::new();
@@ -486,18 +487,23 @@ pub fn access_of(path: &str) -> Access {
             .unwrap_or(0);
         (ACCESS.iter().copied().collect(), depth)
     });
-    let mut found = Access::Scoped(Scope::Admin);
+    // the ends of the first `depth` segments (the table is never deeper)
+    let mut ends = [0usize; 16];
+    let mut n = 0;
     let boundaries = path
         .match_indices('/')
         .map(|(i, _)| i)
         .skip(1)
         .chain([path.len()]);
-    for end in boundaries.take(*depth) {
-        if let Some(access) = table.get(&path[..end]) {
-            found = *access;
-        }
+    for end in boundaries.take((*depth).min(ends.len())) {
+        ends[n] = end;
+        n += 1;
     }
-    found
+    ends[..n]
+        .iter()
+        .rev()
+        .find_map(|&end| table.get(&path[..end]).copied())
+        .unwrap_or(Access::Scoped(Scope::Admin))
 }
 
 /// The route table: every URL the service answers.

@@ -19,12 +19,18 @@ use actix_web::{Error, HttpMessage, HttpRequest, web};
 use base64::Engine;
 use std::borrow::Cow;
 
+/// Header names built at compile time: a lookup by `&str` parses the name on every request.
+const X_API_KEY: HeaderName = HeaderName::from_static("x-api-key");
+const RATELIMIT_LIMIT: HeaderName = HeaderName::from_static("ratelimit-limit");
+const RATELIMIT_REMAINING: HeaderName = HeaderName::from_static("ratelimit-remaining");
+const RATELIMIT_RESET: HeaderName = HeaderName::from_static("ratelimit-reset");
+
 /// The credential in the request's headers, if any (`Err`: a header that cannot hold one).
 /// Borrowed where it is sent as is (Bearer, X-API-Key); Basic is decoded.
 fn credential(req: &ServiceRequest) -> Result<Option<Cow<'_, str>>, ApiError> {
     let malformed = |what: &'static str| ApiError::from(AuthError::Malformed(what));
     let unreadable = || malformed("unreadable credentials");
-    if let Some(v) = req.headers().get("x-api-key") {
+    if let Some(v) = req.headers().get(X_API_KEY) {
         let v = v.to_str().map_err(|_| unreadable())?;
         return Ok(Some(Cow::Borrowed(v.trim())));
     }
@@ -102,18 +108,9 @@ pub async fn guard<B: MessageBody>(
     };
     let rate_headers = verdict.map(|v| {
         [
-            (
-                HeaderName::from_static("ratelimit-limit"),
-                number(v.limit.into()),
-            ),
-            (
-                HeaderName::from_static("ratelimit-remaining"),
-                number(v.remaining.into()),
-            ),
-            (
-                HeaderName::from_static("ratelimit-reset"),
-                number(v.reset_secs),
-            ),
+            (RATELIMIT_LIMIT, number(v.limit.into())),
+            (RATELIMIT_REMAINING, number(v.remaining.into())),
+            (RATELIMIT_RESET, number(v.reset_secs)),
         ]
     });
     if let (Some(v), Some(headers)) = (verdict, &rate_headers)

@@ -177,10 +177,12 @@ fn request_span(state: &AppState, req: &ServiceRequest, operation: &str) -> Opti
     if !state.traces.is_on() {
         return None;
     }
-    let header = |name: &str| req.headers().get(name).and_then(|v| v.to_str().ok());
+    static TRACEPARENT: HeaderName = HeaderName::from_static(traces::TRACEPARENT);
+    static TRACESTATE: HeaderName = HeaderName::from_static(traces::TRACESTATE);
+    let header = |name| req.headers().get(name).and_then(|v| v.to_str().ok());
     let incoming = traces::TraceHeaders {
-        traceparent: header(traces::TRACEPARENT),
-        tracestate: header(traces::TRACESTATE),
+        traceparent: header(&TRACEPARENT),
+        tracestate: header(&TRACESTATE),
     };
     state
         .traces
@@ -190,11 +192,16 @@ fn request_span(state: &AppState, req: &ServiceRequest, operation: &str) -> Opti
 /// Ends the request span with the status, and, from the answer's headers, the root CID it
 /// served (`X-Ipfs-Path`) and the tier it came from (`X-Cache-Tier`).
 fn end_request_span(cx: &Context, res: &ServiceResponse<BoxBody>) {
-    let header = |name: &str| res.headers().get(name).and_then(|v| v.to_str().ok());
-    let cid = header("x-ipfs-path")
+    if !traces::is_recording(cx) {
+        return;
+    }
+    static X_IPFS_PATH: HeaderName = HeaderName::from_static("x-ipfs-path");
+    static X_CACHE_TIER: HeaderName = HeaderName::from_static("x-cache-tier");
+    let header = |name| res.headers().get(name).and_then(|v| v.to_str().ok());
+    let cid = header(&X_IPFS_PATH)
         .and_then(|p| p.strip_prefix("/ipfs/")?.split('/').next())
         .map(|c| KeyValue::new("ipfs.cid", c.to_owned()));
-    let tier = header("x-cache-tier").map(|t| KeyValue::new("cache.tier", t.to_owned()));
+    let tier = header(&X_CACHE_TIER).map(|t| KeyValue::new("cache.tier", t.to_owned()));
     traces::end_request(cx, res.status().as_u16(), cid.into_iter().chain(tier));
 }
 

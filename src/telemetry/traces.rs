@@ -8,14 +8,16 @@
 //! the hot read path). With tracing off nothing is built: no provider, no context, and the child
 //! helpers below return at the first check.
 //!
-//! The request's [`Context`] carries its span *and* the tracer that made it ([`ActiveTracer`]),
+//! A kept request's [`Context`] carries its span *and* the tracer that made it ([`ActiveTracer`]),
 //! so code far from the controllers (the cache, the backend wrapper, the Kubo client) starts
 //! children of the right request without a global: several applications in one process (the
 //! tests) each export to their own endpoint.
 //!
 //! Invariants:
-//! - A child span is started only under a recording request span; an unsampled request still
-//!   propagates its `traceparent` (with the sampled flag clear) to the node.
+//! - Sampling is decided before any span is built (`Tracing::start_request`): a caller's
+//!   decision is followed, a new trace is kept with `trace_sample_ratio`. An unkept request
+//!   builds nothing; an unsampled caller's `traceparent` is still sent on to the node as it
+//!   came (flag clear). A child span is started only under a kept request span.
 //! - Spans are exported in batches from the SDK's own thread; a slow or absent collector
 //!   drops spans (bounded queue), never delays a request.
 
@@ -50,12 +52,17 @@ struct ActiveTracer(SdkTracer);
 /// The application's tracer provider, if tracing is on.
 pub struct Tracing {
     provider: Option<(SdkTracerProvider, SdkTracer)>,
+    /// New traces are kept when a random 64-bit draw falls below this (`ratio * 2^64`).
+    keep_below: u64,
 }
 
 impl Tracing {
     /// No traces: requests are not traced and nothing is exported.
     pub fn off() -> Self {
-        Self { provider: None }
+        Self {
+            provider: None,
+            keep_below: 0,
+        }
     }
 
     /// On when `otlp_endpoint` is set (a base URL such as `http://collector:4318`, to which
@@ -87,14 +94,19 @@ impl Tracing {
             .build();
         let provider = SdkTracerProvider::builder()
             .with_span_processor(processor)
-            .with_sampler(Sampler::ParentBased(Box::new(Sampler::TraceIdRatioBased(
-                ratio,
-            ))))
+            // the ratio is applied in `start_request`, before the SDK is asked for anything
+            .with_sampler(Sampler::ParentBased(Box::new(Sampler::AlwaysOn)))
             .with_resource(resource)
             .build();
         let tracer = provider.tracer("ipfs-mcp");
         Ok(Self {
             provider: Some((provider, tracer)),
+            // 1.0 keeps every draw; the product is exact at both ends
+            keep_below: if ratio >= 1.0 {
+                u64::MAX
+            } else {
+                (ratio * u64::MAX as f64) as u64
+            },
         })
     }
 
@@ -103,7 +115,14 @@ impl Tracing {
     }
 
     /// The context of a new request: a server span named `"{method} {route}"`, child of the
-    /// client's `traceparent` when it sent a valid one. `None` when tracing is off.
+    /// client's `traceparent` when it sent a valid one. `None` when tracing is off, or when a
+    /// new trace is not kept.
+    ///
+    /// Sampling is decided here, before the SDK builds anything: a caller's decision is
+    /// followed (an unsampled caller's context is passed on as it came, with its flag clear,
+    /// and nothing is recorded); a new trace is kept with `trace_sample_ratio`. Only a kept
+    /// request starts a span (named and annotated), and carries the tracer that lets
+    /// [`child`] start children under it. An unkept request costs one random draw.
     pub fn start_request(
         &self,
         incoming: &TraceHeaders<'_>,
@@ -112,7 +131,18 @@ impl Tracing {
         path: &str,
     ) -> Option<Context> {
         let (_, tracer) = self.provider.as_ref()?;
-        let parent = TraceContextPropagator::new().extract(incoming);
+        let parent = match incoming.traceparent {
+            Some(_) => TraceContextPropagator::new().extract(incoming),
+            None => Context::new(),
+        };
+        let caller = parent.span().span_context().clone();
+        if caller.is_valid() {
+            if !caller.is_sampled() {
+                return Some(parent);
+            }
+        } else if !self.keeps_new_trace() {
+            return None;
+        }
         let span = tracer
             .span_builder(format!("{method} {route}"))
             .with_kind(SpanKind::Server)
@@ -127,6 +157,15 @@ impl Tracing {
                 .with_span(span)
                 .with_value(ActiveTracer(tracer.clone())),
         )
+    }
+
+    fn keeps_new_trace(&self) -> bool {
+        use opentelemetry_sdk::trace::{IdGenerator, RandomIdGenerator};
+        if self.keep_below == u64::MAX {
+            return true;
+        }
+        let draw = u128::from_be_bytes(RandomIdGenerator::default().new_trace_id().to_bytes());
+        (draw as u64) < self.keep_below
     }
 
     /// Sends every finished span now (tests; shutdown).
@@ -231,7 +270,7 @@ impl Injector for Outgoing {
 /// context belongs to a traced request.
 pub fn outgoing() -> Option<Outgoing> {
     Context::map_current(|cx| {
-        cx.get::<ActiveTracer>()?;
+        // any valid span: a kept request's, or an unsampled one (sent on with the flag clear)
         if !cx.span().span_context().is_valid() {
             return None;
         }
@@ -271,6 +310,11 @@ pub fn end(cx: &Context, error: Option<&dyn std::fmt::Display>) {
     span.end();
 }
 
+/// Whether the span of `cx` was kept by the sampler (and so is worth annotating).
+pub fn is_recording(cx: &Context) -> bool {
+    cx.span().is_recording()
+}
+
 /// Adds attributes to the span of `cx`.
 pub fn annotate(cx: &Context, attributes: impl IntoIterator<Item = KeyValue>) {
     let span = cx.span();
@@ -282,6 +326,9 @@ pub fn annotate(cx: &Context, attributes: impl IntoIterator<Item = KeyValue>) {
 /// Ends a request span with what the answer said.
 pub fn end_request(cx: &Context, status: u16, attributes: impl IntoIterator<Item = KeyValue>) {
     let span = cx.span();
+    if !span.is_recording() {
+        return;
+    }
     span.set_attribute(KeyValue::new(
         "http.response.status_code",
         i64::from(status),
@@ -321,6 +368,47 @@ mod tests {
         );
         assert!(outgoing().is_none());
         assert!(child(|| "c".into(), SpanKind::Internal, Vec::new).is_none());
+    }
+
+    #[test]
+    fn the_ratio_decides_new_traces_and_a_callers_decision_is_followed() {
+        let with_ratio = |ratio| {
+            Tracing::from_settings(&TelemetrySettings {
+                otlp_endpoint: Some("http://127.0.0.1:9".into()),
+                trace_sample_ratio: ratio,
+                ..TelemetrySettings::default()
+            })
+            .unwrap()
+        };
+        let none = TraceHeaders::default();
+        let never = with_ratio(0.0);
+        assert!((0..100).all(|_| never.start_request(&none, "GET", "x", "/x").is_none()));
+        let always = with_ratio(1.0);
+        assert!((0..100).all(|_| {
+            let cx = always.start_request(&none, "GET", "x", "/x").unwrap();
+            is_recording(&cx)
+        }));
+        let half = with_ratio(0.5);
+        let kept = (0..2000)
+            .filter(|_| half.start_request(&none, "GET", "x", "/x").is_some())
+            .count();
+        assert!((800..1200).contains(&kept), "{kept} of 2000 at 0.5");
+        // a caller that did not sample: nothing recorded, its context sent on as it came
+        let unsampled = TraceHeaders {
+            traceparent: Some("00-4bf92f3577b34da6a3ce929d0e0e4736-00f067aa0ba902b7-00"),
+            tracestate: None,
+        };
+        let cx = always.start_request(&unsampled, "GET", "x", "/x").unwrap();
+        assert!(!is_recording(&cx));
+        let _guard = cx.attach();
+        assert!(child(|| "c".into(), SpanKind::Internal, Vec::new).is_none());
+        assert_eq!(
+            outgoing().unwrap().0,
+            vec![(
+                TRACEPARENT,
+                "00-4bf92f3577b34da6a3ce929d0e0e4736-00f067aa0ba902b7-00".to_string()
+            )]
+        );
     }
 
     #[test]

@@ -14,6 +14,7 @@ use serde::{Deserialize, Serialize};
 use sha2::{Digest, Sha256};
 use std::collections::BTreeMap;
 use std::sync::Arc;
+use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::{Duration, Instant, SystemTime};
 use subtle::ConstantTimeEq;
 
@@ -91,13 +92,15 @@ struct State {
     /// authenticated cached cat). Looked up by the id, which is not secret.
     verified: hashbrown::HashMap<String, Box<str>>,
     modified: Option<SystemTime>,
-    checked: Instant,
 }
 
 /// The keys, in memory and (with a data dir) in `keys.json`.
 pub struct KeyRing {
     file: Option<JsonFile>,
     state: RwLock<State>,
+    /// When the file is next looked at, in ms since `epoch`.
+    next_check_ms: AtomicU64,
+    epoch: Instant,
 }
 
 impl KeyRing {
@@ -112,8 +115,9 @@ impl KeyRing {
                 by_id,
                 verified: hashbrown::HashMap::new(),
                 modified,
-                checked: Instant::now(),
             }),
+            next_check_ms: AtomicU64::new(RECHECK.as_millis() as u64),
+            epoch: Instant::now(),
         })
     }
 
@@ -128,11 +132,14 @@ impl KeyRing {
     /// Re-reads the file if it changed since we last looked (at most once per `RECHECK`).
     fn refresh(&self) {
         let Some(file) = &self.file else { return };
-        if self.state.read().checked.elapsed() < RECHECK {
+        // read without the lock: two workers taking it for every request bounce its cache line
+        let now = self.epoch.elapsed().as_millis() as u64;
+        if now < self.next_check_ms.load(Ordering::Relaxed) {
             return;
         }
         let mut state = self.state.write();
-        state.checked = Instant::now();
+        self.next_check_ms
+            .store(now + RECHECK.as_millis() as u64, Ordering::Relaxed);
         let modified = file.modified();
         if modified != state.modified {
             match Self::read(file) {
@@ -195,7 +202,9 @@ impl KeyRing {
             file.save(&state.by_id.values().map(|k| &**k).collect::<Vec<_>>())?;
             state.modified = file.modified();
         }
-        state.checked = Instant::now();
+        let next = self.epoch.elapsed() + RECHECK;
+        self.next_check_ms
+            .store(next.as_millis() as u64, Ordering::Relaxed);
         Ok(out)
     }
 
