@@ -106,14 +106,7 @@ pub async fn guard<B: MessageBody>(
         Some(p) => Some(state.limits.check_key(p.key_id(), p.key.rate, p.key.burst)),
         None => req.peer_addr().map(|a| state.limits.check_address(a.ip())),
     };
-    let rate_headers = verdict.map(|v| {
-        [
-            (RATELIMIT_LIMIT, number(v.limit.into())),
-            (RATELIMIT_REMAINING, number(v.remaining.into())),
-            (RATELIMIT_RESET, number(v.reset_secs)),
-        ]
-    });
-    if let (Some(v), Some(headers)) = (verdict, &rate_headers)
+    if let Some(v) = verdict
         && let Some(retry) = v.retry_after
     {
         let limited = ApiError::new(
@@ -125,11 +118,15 @@ pub async fn guard<B: MessageBody>(
             ),
         );
         state.metrics.rate_limited(principal.is_some());
-        let mut all = headers.to_vec();
+        let mut all = rate_headers(&v).to_vec();
         all.push((header::RETRY_AFTER, number(retry)));
         return Ok(refuse(req, limited, &all));
     }
-    let audit = principal.as_ref().and_then(|p| audit_entry(&req, p));
+    // boxed: this future is moved whole at every layer; keep what it holds across the call small
+    let audit = principal
+        .as_ref()
+        .and_then(|p| audit_entry(&req, p))
+        .map(Box::new);
     if let Some(p) = principal {
         req.extensions_mut().insert(p);
     }
@@ -147,10 +144,21 @@ pub async fn guard<B: MessageBody>(
         state.auth.audit(&entry);
     }
     let mut res = res?;
-    for (name, value) in rate_headers.into_iter().flatten() {
-        res.headers_mut().insert(name, value);
+    if let Some(v) = &verdict {
+        for (name, value) in rate_headers(v) {
+            res.headers_mut().insert(name, value);
+        }
     }
     Ok(res.map_into_left_body())
+}
+
+/// `RateLimit-Limit`, `-Remaining`, `-Reset` for a verdict.
+fn rate_headers(v: &crate::models::ratelimit::Verdict) -> [(HeaderName, HeaderValue); 3] {
+    [
+        (RATELIMIT_LIMIT, number(v.limit.into())),
+        (RATELIMIT_REMAINING, number(v.remaining.into())),
+        (RATELIMIT_RESET, number(v.reset_secs)),
+    ]
 }
 
 /// A header value for `n`; the small numbers most answers carry (a reset in seconds, what

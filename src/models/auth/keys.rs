@@ -16,7 +16,6 @@ use std::collections::BTreeMap;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::{Duration, Instant, SystemTime};
-use subtle::ConstantTimeEq;
 
 pub const KEY_PREFIX: &str = "imcp_";
 
@@ -164,14 +163,14 @@ impl KeyRing {
         let state = self.state.read();
         let record = state.by_id.get(id).ok_or(AuthError::Unknown)?.clone();
         if let Some(known) = state.verified.get(id)
-            && bool::from(known.as_bytes().ct_eq(presented.as_bytes()))
+            && constant_time_eq::constant_time_eq(known.as_bytes(), presented.as_bytes())
         {
             return Ok(record);
         }
         drop(state);
         let mut presented_hex = [0u8; 64];
         hex_into(&Sha256::digest(presented.as_bytes()), &mut presented_hex);
-        if !bool::from(presented_hex.ct_eq(record.secret_sha256.as_bytes())) {
+        if !constant_time_eq::constant_time_eq(&presented_hex, record.secret_sha256.as_bytes()) {
             return Err(AuthError::Unknown);
         }
         self.state
