@@ -155,10 +155,27 @@ pub async fn guard<B: MessageBody>(
 /// `RateLimit-Limit`, `-Remaining`, `-Reset` for a verdict.
 fn rate_headers(v: &crate::models::ratelimit::Verdict) -> [(HeaderName, HeaderValue); 3] {
     [
-        (RATELIMIT_LIMIT, number(v.limit.into())),
+        (RATELIMIT_LIMIT, limit_header(v.limit.into())),
         (RATELIMIT_REMAINING, number(v.remaining.into())),
         (RATELIMIT_RESET, number(v.reset_secs)),
     ]
+}
+
+/// The `RateLimit-Limit` value: a bucket's limit is the same on every answer, so each worker
+/// keeps the last one built (a clone shares its bytes) instead of formatting it each time.
+fn limit_header(limit: u64) -> HeaderValue {
+    thread_local! {
+        static LAST: std::cell::RefCell<Option<(u64, HeaderValue)>> =
+            const { std::cell::RefCell::new(None) };
+    }
+    LAST.with_borrow_mut(|last| match last {
+        Some((n, value)) if *n == limit => value.clone(),
+        _ => {
+            let value = number(limit);
+            *last = Some((limit, value.clone()));
+            value
+        }
+    })
 }
 
 /// A header value for `n`; the small numbers most answers carry (a reset in seconds, what
