@@ -7,7 +7,7 @@
 #        keeping SAMPLE_RATIO of the traces
 # measured alternately with wrk, twice each.
 #
-#   scripts/load-ops.sh [SECONDS=8] [CONNECTIONS=32] [SAMPLE_RATIO=1.0]
+#   [ROUNDS=2] scripts/load-ops.sh [SECONDS=8] [CONNECTIONS=32] [SAMPLE_RATIO=1.0]
 #
 # Needs wrk (Debian: apt-get install -y wrk) and python3.
 set -euo pipefail
@@ -66,14 +66,20 @@ for port in "$off_port" "$on_port"; do
   curl -sf -H "$auth" -o /dev/null "http://127.0.0.1:$port/api/v0/mcp/ipfs/cat/$cid"
 done
 curl -s -o /dev/null -w "on without a key: %{http_code} (expect 401)\n" "http://127.0.0.1:$on_port/api/v0/mcp/ipfs/cat/$cid"
-measure() { wrk -t2 -c"$conns" -d"${secs}s" -H "$auth" "$1" | awk '
-  /Non-2xx/ {print "non-2xx answers: " $0 > "/dev/stderr"; bad=1}
+measure() { wrk -t2 -c"$conns" -d"${secs}s" -H "$auth" "$1" | awk -v url="$1" '
+  /Non-2xx/ {print "non-2xx answers from " url ": " $0 > "/dev/stderr"; bad=1}
   /Requests\/sec/ {r=$2} END {if (bad) exit 1; print r}'; }
-for round in 1 2; do
+# ROUNDS (default 2) alternating pairs; with several, the median ratio is the figure to quote:
+# on 2 shared cores one round can be off by 10% either way.
+ratios=()
+for round in $(seq 1 "${ROUNDS:-2}"); do
   off=$(measure "http://127.0.0.1:$off_port/api/v0/mcp/ipfs/cat/$cid")
   on=$(measure "http://127.0.0.1:$on_port/api/v0/mcp/ipfs/cat/$cid")
-  echo "round $round: off $off req/s, on $on req/s ($(awk -v a="$on" -v b="$off" 'BEGIN {printf "%.2f", a/b}')x)"
+  r=$(awk -v a="$on" -v b="$off" 'BEGIN {printf "%.2f", a/b}')
+  ratios+=("$r")
+  echo "round $round: off $off req/s, on $on req/s (${r}x)"
 done
+printf '%s\n' "${ratios[@]}" | sort -n | awk '{v[NR]=$1} END {m = NR % 2 ? v[(NR+1)/2] : (v[NR/2]+v[NR/2+1])/2; printf "median of %d rounds: %.2fx\n", NR, m}'
 grep -c "^ipfs_mcp_" <(curl -sf -H "$auth" "http://127.0.0.1:$on_port/metrics") | sed 's/^/metric samples served: /'
 sleep 2
 echo "traces (sample ratio $ratio) received by the sink: $(cat "$work/sink.count" 2>/dev/null || echo none)"
