@@ -220,10 +220,11 @@ impl Tunables {
 
     fn cache_limits(&self) -> crate::config::CacheSettings {
         let store = &self.model.cache;
+        // one snapshot of the tiers (each `stats` call locks and reads every tier)
+        let tiers = store.stats();
         let limit_of = |name: &str| {
-            store
-                .stats()
-                .into_iter()
+            tiers
+                .iter()
                 .find(|t| t.tier == name)
                 .map_or(0, |t| t.usage.limit_bytes)
         };

@@ -475,11 +475,7 @@ async fn no_key_or_token_reaches_the_log_even_at_trace_level() {
     let dir = tempfile::tempdir().unwrap();
     let data = dir.path().join("data");
     let key = make_key(&data, "admin");
-    let port = std::net::TcpListener::bind("127.0.0.1:0")
-        .unwrap()
-        .local_addr()
-        .unwrap()
-        .port();
+    let port = free_port();
     let file = dir.path().join("ipfs-mcp.toml");
     std::fs::write(
         &file,
@@ -490,14 +486,7 @@ async fn no_key_or_token_reaches_the_log_even_at_trace_level() {
     )
     .unwrap();
     let log = dir.path().join("stderr.log");
-    let mut child = std::process::Command::new(env!("CARGO_BIN_EXE_ipfs-mcp"))
-        .args(["serve", "--config"])
-        .arg(&file)
-        .env_remove("RUST_LOG")
-        .stdout(std::process::Stdio::null())
-        .stderr(std::fs::File::create(&log).unwrap())
-        .spawn()
-        .unwrap();
+    let mut child = serve_process(&file, &log);
     let client = reqwest::Client::builder().no_proxy().build().unwrap();
     let api = |path: &str| format!("http://127.0.0.1:{port}/api/v0/mcp/{path}");
     let mut up = false;

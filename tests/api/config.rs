@@ -254,11 +254,7 @@ async fn cache_limits_and_the_log_level_change_at_run_time() {
 #[tokio::test]
 async fn sighup_reloads_the_run_time_settings() {
     let dir = tempfile::tempdir().unwrap();
-    let port = std::net::TcpListener::bind("127.0.0.1:0")
-        .unwrap()
-        .local_addr()
-        .unwrap()
-        .port();
+    let port = free_port();
     let file = dir.path().join("ipfs-mcp.toml");
     let write = |burst: u32, level: &str| {
         let text = format!(
@@ -273,14 +269,7 @@ async fn sighup_reloads_the_run_time_settings() {
         json!({"name": "ops", "scopes": ["admin"]}),
     );
     let log = dir.path().join("stderr.log");
-    let mut child = std::process::Command::new(env!("CARGO_BIN_EXE_ipfs-mcp"))
-        .args(["serve", "--config"])
-        .arg(&file)
-        .env_remove("RUST_LOG")
-        .stdout(std::process::Stdio::null())
-        .stderr(std::fs::File::create(&log).unwrap())
-        .spawn()
-        .unwrap();
+    let mut child = serve_process(&file, &log);
     let logged = |what: &str| std::fs::read_to_string(&log).unwrap().matches(what).count();
     let client = reqwest::Client::builder().no_proxy().build().unwrap();
     let url = format!("http://127.0.0.1:{port}/api/v0/health");

@@ -184,3 +184,25 @@ pub async fn assert_error_response(res: reqwest::Response, expected: u16, error_
     let body: Value = res.json().await.expect("error bodies are JSON");
     assert_error(status, &body, expected, error_type);
 }
+
+/// A loopback port free now (for a server process, which cannot be given port 0 and report it).
+pub fn free_port() -> u16 {
+    std::net::TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port()
+}
+
+/// The real binary serving `config`, its stderr (the log, with `RUST_LOG` unset so the config's
+/// level applies) written to `log`.
+pub fn serve_process(config: &std::path::Path, log: &std::path::Path) -> std::process::Child {
+    std::process::Command::new(env!("CARGO_BIN_EXE_ipfs-mcp"))
+        .args(["serve", "--config"])
+        .arg(config)
+        .env_remove("RUST_LOG")
+        .stdout(std::process::Stdio::null())
+        .stderr(std::fs::File::create(log).unwrap())
+        .spawn()
+        .unwrap()
+}
