@@ -7,7 +7,13 @@
 #        keeping SAMPLE_RATIO of the traces
 # measured alternately with wrk, twice each.
 #
-#   [ROUNDS=2] scripts/load-ops.sh [SECONDS=8] [CONNECTIONS=32] [SAMPLE_RATIO=1.0]
+#   [ROUNDS=2] [PIN=1] scripts/load-ops.sh [SECONDS=8] [CONNECTIONS=32] [SAMPLE_RATIO=1.0]
+#
+# PIN=1 (the default on 2 or more cores): each server runs one worker on core 0 and wrk one
+# thread on core 1, so the servers' cost per request is what is measured. PIN=0: two workers
+# and two wrk threads share every core; there the scheduler's placement of four busy threads
+# moves a round by 10-20% either way, and an extra microsecond per request costs twice that
+# in wakeups (the figure is lower and noisier, not more true).
 #
 # Needs wrk (Debian: apt-get install -y wrk) and python3.
 set -euo pipefail
@@ -23,16 +29,29 @@ work="$(mktemp -d)"
 trap 'kill "${off_pid:-0}" "${on_pid:-0}" "${sink_pid:-0}" 2>/dev/null || true; rm -rf "$work"' EXIT
 
 cargo build --release --quiet --manifest-path "$here/Cargo.toml"
+pin="${PIN:-1}"
+[ "$(nproc)" -ge 2 ] || pin=0
+if [ "$pin" = 1 ]; then
+  command -v taskset >/dev/null || { echo "PIN=1 needs taskset (util-linux)" >&2; exit 2; }
+  export IPFS_MCP__SERVER__WORKERS=1
+  server_on=(taskset -c 0) # taskset execs the server: $! stays its pid
+  wrk_on=(taskset -c 1 wrk -t1)
+  sink_on=(taskset -c 1) # the collector is not the server's cost: it shares wrk's core
+else
+  server_on=()
+  wrk_on=(wrk -t2)
+  sink_on=()
+fi
 bin="$here/target/release/ipfs-mcp"
 head -c 4096 /dev/urandom > "$work/obj.bin"
 key=$("$bin" keys create --name load --scopes read,write --rate 1000000000/s --burst 1000000 \
   --data-dir "$work/on" 2>/dev/null)
-IPFS_MCP__TELEMETRY__METRICS=false "$bin" serve --port "$off_port" --data-dir "$work/off" \
+IPFS_MCP__TELEMETRY__METRICS=false "${server_on[@]}" "$bin" serve --port "$off_port" --data-dir "$work/off" \
   > "$work/off.log" 2>&1 &
 off_pid=$!
 # The OTLP sink: answers every export 200 and counts exports and bytes (the collector's part
 # of the cost is not ours to measure; the exporter's, on the server's own thread, is).
-python3 - "$sink_port" "$work/sink.count" <<'PY' &
+"${sink_on[@]}" python3 - "$sink_port" "$work/sink.count" <<'PY' &
 import http.server, sys, threading
 port, out = int(sys.argv[1]), sys.argv[2]
 seen = {"exports": 0, "bytes": 0}
@@ -56,7 +75,7 @@ PY
 sink_pid=$!
 IPFS_MCP__AUTH__ENABLED=true IPFS_MCP__TELEMETRY__OTLP_ENDPOINT="http://127.0.0.1:$sink_port" \
   IPFS_MCP__TELEMETRY__TRACE_SAMPLE_RATIO="$ratio" IPFS_MCP__TELEMETRY__OTLP_EXPORT_INTERVAL_MS=1000 \
-  "$bin" serve --port "$on_port" --data-dir "$work/on" > "$work/on.log" 2>&1 &
+  "${server_on[@]}" "$bin" serve --port "$on_port" --data-dir "$work/on" > "$work/on.log" 2>&1 &
 on_pid=$!
 auth="Authorization: Bearer $key"
 for port in "$off_port" "$on_port"; do
@@ -66,7 +85,7 @@ for port in "$off_port" "$on_port"; do
   curl -sf -H "$auth" -o /dev/null "http://127.0.0.1:$port/api/v0/mcp/ipfs/cat/$cid"
 done
 curl -s -o /dev/null -w "on without a key: %{http_code} (expect 401)\n" "http://127.0.0.1:$on_port/api/v0/mcp/ipfs/cat/$cid"
-measure() { wrk -t2 -c"$conns" -d"${secs}s" -H "$auth" "$1" | awk -v url="$1" '
+measure() { "${wrk_on[@]}" -c"$conns" -d"${secs}s" -H "$auth" "$1" | awk -v url="$1" '
   /Non-2xx/ {print "non-2xx answers from " url ": " $0 > "/dev/stderr"; bad=1}
   /Requests\/sec/ {r=$2} END {if (bad) exit 1; print r}'; }
 # ROUNDS (default 2) alternating pairs; with several, the median ratio is the figure to quote:

@@ -37,7 +37,7 @@ pub struct TelemetrySettings {
     /// The share of new traces kept (0..=1); a request that arrives with a `traceparent`
     /// follows its caller's sampling decision instead.
     pub trace_sample_ratio: f64,
-    /// How often finished spans are sent.
+    /// How often finished spans are sent (sooner once half of `otlp_max_queue` waits).
     pub otlp_export_interval_ms: u64,
     /// How long one export may take.
     pub otlp_timeout_ms: u64,

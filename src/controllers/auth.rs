@@ -18,7 +18,7 @@ fn caller(req: &HttpRequest, state: &AppState) -> Result<Principal> {
             "authentication is off (auth.enabled = false): there is no caller to act for",
         ));
     }
-    principal(req).ok_or_else(|| AuthError::Missing.into())
+    principal(req, &state.auth).ok_or_else(|| AuthError::Missing.into())
 }
 
 /// A key as listings show it: no hash, no secret.

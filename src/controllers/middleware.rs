@@ -180,9 +180,11 @@ fn request_span(state: &AppState, req: &ServiceRequest, operation: &str) -> Opti
     static TRACEPARENT: HeaderName = HeaderName::from_static(traces::TRACEPARENT);
     static TRACESTATE: HeaderName = HeaderName::from_static(traces::TRACESTATE);
     let header = |name| req.headers().get(name).and_then(|v| v.to_str().ok());
+    let traceparent = header(&TRACEPARENT);
     let incoming = traces::TraceHeaders {
-        traceparent: header(&TRACEPARENT),
-        tracestate: header(&TRACESTATE),
+        traceparent,
+        // `tracestate` means nothing without a `traceparent` (W3C Trace Context 3.3)
+        tracestate: traceparent.and_then(|_| header(&TRACESTATE)),
     };
     state
         .traces

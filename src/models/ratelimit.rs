@@ -18,7 +18,7 @@ use parking_lot::{Mutex, RwLock};
 use std::net::IpAddr;
 use std::num::NonZeroU32;
 use std::sync::Arc;
-use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::atomic::{AtomicU64, AtomicUsize, Ordering};
 use std::time::{Duration, Instant};
 
 type Direct = RateLimiter<NotKeyed, InMemoryState, DefaultClock, StateInformationMiddleware>;
@@ -85,7 +85,32 @@ struct Defaults {
     anonymous: Arc<ByAddress>,
 }
 
+/// Limit-set ids: the memo below is per thread and outlives any one set (tests build many).
+static NEXT_SET: AtomicU64 = AtomicU64::new(1);
+
+/// How many key buckets each worker thread remembers.
+const REMEMBERED: usize = 8;
+
+/// A key's bucket as this worker last found it: the next request by the same key goes
+/// straight to the bucket, without the two locks of the shared tables (their lock words were
+/// bounced between the two cores on every request). Good while the set's `generation` and the
+/// key's own rate are the ones it was found with.
+struct Remembered {
+    set: u64,
+    generation: u64,
+    key: Box<str>,
+    own: (Option<Rate>, Option<u32>),
+    bucket: Arc<Direct>,
+}
+
+thread_local! {
+    static BUCKETS: std::cell::RefCell<Vec<Remembered>> = const { std::cell::RefCell::new(Vec::new()) };
+}
+
 pub struct RateLimits {
+    id: u64,
+    /// Bumped when the default changes (the buckets built on it are dropped).
+    generation: AtomicU64,
     defaults: RwLock<Defaults>,
     max_in_flight: AtomicUsize,
     /// One bucket per key id, with the quota it was built for.
@@ -96,6 +121,8 @@ pub struct RateLimits {
 impl RateLimits {
     pub fn new(rate: Rate, burst: u32, max_in_flight: usize) -> Self {
         Self {
+            id: NEXT_SET.fetch_add(1, Ordering::Relaxed),
+            generation: AtomicU64::new(0),
             max_in_flight: AtomicUsize::new(max_in_flight),
             defaults: RwLock::new(Defaults {
                 rate,
@@ -132,10 +159,45 @@ impl RateLimits {
         };
         // buckets built on the old default are rebuilt on their next request
         self.keys.write().clear();
+        self.generation.fetch_add(1, Ordering::Release);
     }
 
     /// One request by key `id`, whose own rate (if any) wins over the default.
     pub fn check_key(&self, id: &str, own: Option<Rate>, own_burst: Option<u32>) -> Verdict {
+        // read before the tables: a change after this makes the memo entry stale, not wrong
+        let generation = self.generation.load(Ordering::Acquire);
+        let outcome = BUCKETS.with_borrow(|memo| {
+            memo.iter()
+                .find(|b| {
+                    b.set == self.id
+                        && b.generation == generation
+                        && b.own == (own, own_burst)
+                        && *b.key == *id
+                })
+                .map(|b| b.bucket.check())
+        });
+        if let Some(outcome) = outcome {
+            return verdict(outcome);
+        }
+        let bucket = self.shared_bucket(id, own, own_burst);
+        BUCKETS.with_borrow_mut(|memo| {
+            memo.retain(|b| !(b.set == self.id && *b.key == *id));
+            if memo.len() >= REMEMBERED {
+                memo.remove(0);
+            }
+            memo.push(Remembered {
+                set: self.id,
+                generation,
+                key: id.into(),
+                own: (own, own_burst),
+                bucket: bucket.clone(),
+            });
+        });
+        verdict(bucket.check())
+    }
+
+    /// The bucket of key `id` in the shared table, built (or rebuilt for a changed rate) here.
+    fn shared_bucket(&self, id: &str, own: Option<Rate>, own_burst: Option<u32>) -> Arc<Direct> {
         let wanted = {
             let d = self.defaults.read();
             quota(own.unwrap_or(d.rate), own_burst.unwrap_or(d.burst))
@@ -143,7 +205,7 @@ impl RateLimits {
         if let Some((q, bucket)) = self.keys.read().get(id)
             && *q == wanted
         {
-            return verdict(bucket.check());
+            return bucket.clone();
         }
         let fresh = || {
             (
@@ -156,9 +218,7 @@ impl RateLimits {
         if entry.0 != wanted {
             *entry = fresh();
         }
-        let bucket = entry.1.clone();
-        drop(keys);
-        verdict(bucket.check())
+        entry.1.clone()
     }
 
     /// One anonymous request from `addr`.

@@ -28,6 +28,26 @@ async fn send(app: &TestApp, path: &str, key: Option<&str>) -> reqwest::Response
     req.send().await.unwrap()
 }
 
+/// Adds `data` (multipart) as the holder of `credential`; returns the root CID.
+async fn add_as(app: &TestApp, credential: &str, query: &str, data: &[u8]) -> String {
+    let (body, ctype) = multipart("file", "a.txt", data);
+    let res = app
+        .client
+        .post(format!("{}?{query}", app.api("ipfs/add")))
+        .bearer_auth(credential)
+        .header("content-type", ctype)
+        .body(body)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(res.status(), 200);
+    let cid = res.json::<Value>().await.unwrap()["cid"]
+        .as_str()
+        .unwrap()
+        .to_string();
+    cid
+}
+
 async fn mint(app: &TestApp, key: &str, body: Value) -> Value {
     let res = app
         .client
@@ -265,22 +285,7 @@ async fn revocation_survives_a_restart_and_nothing_secret_is_stored() {
         .as_str()
         .unwrap()
         .to_string();
-    let added = app
-        .client
-        .post(format!("{}?pin=true", app.api("ipfs/add")))
-        .bearer_auth(&token);
-    let (body, ctype) = multipart("file", "a.txt", b"audited");
-    let res = added
-        .header("content-type", ctype)
-        .body(body)
-        .send()
-        .await
-        .unwrap();
-    assert_eq!(res.status(), 200);
-    let cid = res.json::<Value>().await.unwrap()["cid"]
-        .as_str()
-        .unwrap()
-        .to_string();
+    let cid = add_as(&app, &token, "pin=true", b"audited").await;
     let pin_path = format!("/api/v0/mcp/ipfs/pin/add?arg={cid}");
     let res = send(&app, &pin_path, Some(&token)).await;
     assert_eq!(res.status(), 200);
@@ -547,4 +552,79 @@ async fn no_key_or_token_reaches_the_log_even_at_trace_level() {
     // nor a token's signature alone
     let signature = token.rsplit('.').next().unwrap();
     assert!(!logged.contains(signature));
+}
+
+#[tokio::test]
+async fn answers_behind_a_credential_are_private_to_shared_caches() {
+    let dir = tempfile::tempdir().unwrap();
+    let key = make_key(dir.path(), "read,write");
+    let app = spawn_with(auth_settings(dir.path())).await;
+    let cid = add_as(&app, &key, "", b"private to key holders").await;
+    let cache_control = |res: &reqwest::Response| {
+        res.headers()
+            .get("cache-control")
+            .map(|v| v.to_str().unwrap().to_string())
+            .unwrap_or_default()
+    };
+    // the API's cat needs `read`: a CDN must not hand it to callers without the key
+    for _ in 0..2 {
+        let res = app
+            .client
+            .get(app.api(&format!("ipfs/cat/{cid}")))
+            .bearer_auth(&key)
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(res.status(), 200);
+        assert_eq!(cache_control(&res), "private, max-age=29030400, immutable");
+        assert!(res.headers().contains_key("ratelimit-remaining"));
+    }
+    // the public gateway stays public, with or without a key
+    for key in [None, Some(&key)] {
+        let mut req = app.client.get(app.url(&format!("/ipfs/{cid}")));
+        if let Some(k) = key {
+            req = req.bearer_auth(k);
+        }
+        let res = req.send().await.unwrap();
+        assert_eq!(res.status(), 200);
+        assert!(cache_control(&res).starts_with("public"), "{key:?}");
+    }
+}
+
+#[tokio::test]
+async fn a_revoked_key_is_refused_at_once_by_the_worker_that_verified_it() {
+    let dir = tempfile::tempdir().unwrap();
+    let admin = make_key(dir.path(), "admin");
+    let reader = make_key(dir.path(), "read");
+    let mut settings = auth_settings(dir.path());
+    settings.server.workers = Some(1); // one worker: its memo of the verified key is the one used
+    let app = spawn_with(settings).await;
+    let stats = app.api("cache/stats");
+    for _ in 0..3 {
+        let res = app
+            .client
+            .get(&stats)
+            .bearer_auth(&reader)
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(res.status(), 200);
+    }
+    let id = reader.split('_').nth(1).unwrap();
+    let res = app
+        .client
+        .delete(app.api(&format!("auth/keys/{id}")))
+        .bearer_auth(&admin)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(res.status(), 200, "{}", res.text().await.unwrap());
+    let res = app
+        .client
+        .get(&stats)
+        .bearer_auth(&reader)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(res.status(), 401);
 }
