@@ -251,24 +251,21 @@ fn check(req: &ServiceRequest, state: &AppState) -> Result<(Option<Principal>, A
     Ok((principal, access))
 }
 
-/// `Cache-Control: public, …` made `private, …` (the rest kept).
+/// `Cache-Control: public, …` made `private, …` (the rest kept), in place: one lookup, no
+/// second entry built and moved into the map.
 fn make_private(headers: &mut HeaderMap) {
     const PRIVATE_IMMUTABLE: &str = "private, max-age=29030400, immutable";
-    let Some(value) = headers.get(header::CACHE_CONTROL) else {
+    let Some(value) = headers.get_mut(header::CACHE_CONTROL) else {
         return;
     };
     let Some(rest) = value.as_bytes().strip_prefix(b"public") else {
         return;
     };
-    let private = if value.as_bytes() == crate::controllers::content::IMMUTABLE.as_bytes() {
-        HeaderValue::from_static(PRIVATE_IMMUTABLE)
-    } else {
-        match HeaderValue::from_bytes(&[b"private".as_slice(), rest].concat()) {
-            Ok(v) => v,
-            Err(_) => return,
-        }
-    };
-    headers.insert(header::CACHE_CONTROL, private);
+    if value.as_bytes() == crate::controllers::content::IMMUTABLE.as_bytes() {
+        *value = HeaderValue::from_static(PRIVATE_IMMUTABLE);
+    } else if let Ok(private) = HeaderValue::from_bytes(&[b"private".as_slice(), rest].concat()) {
+        *value = private;
+    }
 }
 
 /// The CID a request names in its query (`arg`, as Kubo's API, or `cid`).
