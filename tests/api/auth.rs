@@ -41,11 +41,10 @@ async fn add_as(app: &TestApp, credential: &str, query: &str, data: &[u8]) -> St
         .await
         .unwrap();
     assert_eq!(res.status(), 200);
-    let cid = res.json::<Value>().await.unwrap()["cid"]
+    res.json::<Value>().await.unwrap()["cid"]
         .as_str()
         .unwrap()
-        .to_string();
-    cid
+        .to_string()
 }
 
 async fn mint(app: &TestApp, key: &str, body: Value) -> Value {
