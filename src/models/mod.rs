@@ -16,5 +16,6 @@ pub mod runtime;
 pub mod sniff;
 pub mod stats;
 pub mod tar;
+pub mod worker_memo;
 
 pub use ipfs::IpfsModel;

@@ -9,6 +9,7 @@
 //! rate of their own keep theirs, and no connection is dropped.
 
 use crate::models::auth::scope::Rate;
+use crate::models::worker_memo;
 use governor::clock::{Clock, DefaultClock};
 use governor::middleware::{StateInformationMiddleware, StateSnapshot};
 use governor::state::keyed::DefaultKeyedStateStore;
@@ -85,13 +86,7 @@ struct Defaults {
     anonymous: Arc<ByAddress>,
 }
 
-/// Limit-set ids: the memo below is per thread and outlives any one set (tests build many).
-static NEXT_SET: AtomicU64 = AtomicU64::new(1);
-
-/// How many key buckets each worker thread remembers.
-const REMEMBERED: usize = 8;
-
-/// A key's bucket as this worker last found it: the next request by the same key goes
+/// A key's bucket as this worker last found it (a [`worker_memo`] entry): the next request by the same key goes
 /// straight to the bucket, without the two locks of the shared tables (their lock words were
 /// bounced between the two cores on every request). Good while the set's `generation` and the
 /// key's own rate are the ones it was found with.
@@ -121,7 +116,7 @@ pub struct RateLimits {
 impl RateLimits {
     pub fn new(rate: Rate, burst: u32, max_in_flight: usize) -> Self {
         Self {
-            id: NEXT_SET.fetch_add(1, Ordering::Relaxed),
+            id: worker_memo::instance_id(),
             generation: AtomicU64::new(0),
             max_in_flight: AtomicUsize::new(max_in_flight),
             defaults: RwLock::new(Defaults {
@@ -180,18 +175,15 @@ impl RateLimits {
             return verdict(outcome);
         }
         let bucket = self.shared_bucket(id, own, own_burst);
+        let entry = Remembered {
+            set: self.id,
+            generation,
+            key: id.into(),
+            own: (own, own_burst),
+            bucket: bucket.clone(),
+        };
         BUCKETS.with_borrow_mut(|memo| {
-            memo.retain(|b| !(b.set == self.id && *b.key == *id));
-            if memo.len() >= REMEMBERED {
-                memo.remove(0);
-            }
-            memo.push(Remembered {
-                set: self.id,
-                generation,
-                key: id.into(),
-                own: (own, own_burst),
-                bucket: bucket.clone(),
-            });
+            worker_memo::remember(memo, entry, |b| b.set == self.id && *b.key == *id)
         });
         verdict(bucket.check())
     }

@@ -47,6 +47,16 @@ async fn add_as(app: &TestApp, credential: &str, query: &str, data: &[u8]) -> St
         .to_string()
 }
 
+/// Revokes key `id` through the admin route.
+async fn revoke_key(app: &TestApp, admin: &str, id: &str) -> reqwest::Response {
+    app.client
+        .delete(app.api(&format!("auth/keys/{id}")))
+        .bearer_auth(admin)
+        .send()
+        .await
+        .unwrap()
+}
+
 async fn mint(app: &TestApp, key: &str, body: Value) -> Value {
     let res = app
         .client
@@ -340,13 +350,7 @@ async fn revocation_survives_a_restart_and_nothing_secret_is_stored() {
     let res = send(&app, &pin_path, Some(&token)).await;
     assert_error_response(res, 401, "credentials_revoked").await;
     assert_eq!(send(&app, &pin_path, Some(&key)).await.status(), 200);
-    let res = app
-        .client
-        .delete(app.api(&format!("auth/keys/{id}")))
-        .bearer_auth(&admin)
-        .send()
-        .await
-        .unwrap();
+    let res = revoke_key(&app, &admin, &id).await;
     assert_eq!(res.status(), 200);
     let res = send(&app, &pin_path, Some(&key)).await;
     assert_error_response(res, 401, "credentials_revoked").await;
@@ -610,13 +614,7 @@ async fn a_revoked_key_is_refused_at_once_by_the_worker_that_verified_it() {
         assert_eq!(res.status(), 200);
     }
     let id = reader.split('_').nth(1).unwrap();
-    let res = app
-        .client
-        .delete(app.api(&format!("auth/keys/{id}")))
-        .bearer_auth(&admin)
-        .send()
-        .await
-        .unwrap();
+    let res = revoke_key(&app, &admin, id).await;
     assert_eq!(res.status(), 200, "{}", res.text().await.unwrap());
     let res = app
         .client

@@ -7,6 +7,7 @@
 
 use super::AuthError;
 use super::scope::{Rate, Scopes};
+use crate::models::worker_memo;
 use crate::persistence::credentials::{JsonFile, hex, hex_into};
 use base64::Engine;
 use parking_lot::RwLock;
@@ -98,13 +99,7 @@ struct State {
     modified: Option<SystemTime>,
 }
 
-/// Ring ids: the memo below is per thread and outlives any one ring (tests open many).
-static NEXT_RING: AtomicU64 = AtomicU64::new(1);
-
-/// How many keys each worker thread remembers verifying.
-const REMEMBERED: usize = 8;
-
-/// A key this worker verified: the next request with the same key string is compared with it
+/// A key this worker verified (a [`worker_memo`] entry): the next request with the same key string is compared with it
 /// in constant time, without hashing (SHA-256 and its hex were 3% of an authenticated cached
 /// cat) and without touching anything the other workers write. The record is this thread's own
 /// copy: a shared `Arc` (and the ring's lock) had its count bounced between the two cores on
@@ -139,7 +134,7 @@ impl KeyRing {
             None => Default::default(),
         };
         Ok(Self {
-            id: NEXT_RING.fetch_add(1, Ordering::Relaxed),
+            id: worker_memo::instance_id(),
             file,
             state: RwLock::new(State { by_id, modified }),
             generation: AtomicU64::new(0),
@@ -219,17 +214,14 @@ impl KeyRing {
             return Err(AuthError::Unknown);
         }
         let own = Arc::new((*record).clone());
+        let entry = Verified {
+            ring: self.id,
+            generation,
+            presented: presented.into(),
+            record: own.clone(),
+        };
         VERIFIED.with_borrow_mut(|memo| {
-            memo.retain(|v| !(v.ring == self.id && v.record.id == id));
-            if memo.len() >= REMEMBERED {
-                memo.remove(0);
-            }
-            memo.push(Verified {
-                ring: self.id,
-                generation,
-                presented: presented.into(),
-                record: own.clone(),
-            });
+            worker_memo::remember(memo, entry, |v| v.ring == self.id && v.record.id == id)
         });
         Ok(own)
     }

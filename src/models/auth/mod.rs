@@ -207,11 +207,11 @@ impl AuthModel {
         if self.is_open(access) {
             return Ok(());
         }
+        // open routes answered above: what is left needs a caller, and perhaps a scope
         let needed = match access {
-            Access::Public => None,
             Access::Gateway => Some(Scope::Read),
-            Access::Authenticated => None,
             Access::Scoped(s) => Some(s),
+            Access::Public | Access::Authenticated => None,
         };
         let principal = principal.ok_or(AuthError::Missing)?;
         match needed {
