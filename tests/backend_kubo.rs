@@ -1,7 +1,8 @@
 //! The shared backend suite, unchanged, against a real IPFS node (js-ipfs via
 //! `scripts/ipfs-node.sh`, one node for this test binary), plus what only a real node shows:
 //! the same CIDs as the simulation for the same bytes and parameters, and content moving
-//! between the gateway's backend and the node's own API in both directions.
+//! between the gateway's backend and the node's own API in both directions. The same suite also
+//! runs with the node replaced by another ipfs-mcp's Kubo RPC API (`ipfs_mcp_rpc`).
 
 mod backend_suite;
 mod common;
@@ -34,6 +35,33 @@ async fn kubo() -> Option<backend_suite::B> {
 mod node {
     use super::*;
     backend_suite!(optional: kubo());
+}
+
+/// The Kubo backend pointed at another ipfs-mcp's Kubo RPC API (`/api/v0`, the simulation
+/// behind it): the same suite passes, so an ipfs-mcp can stand in for the node it fronts.
+async fn through_ipfs_mcp() -> backend_suite::B {
+    let mut settings = ipfs_mcp::config::Settings::default();
+    settings.server.port = 0;
+    settings.server.isolation = true;
+    settings.server.workers = Some(1);
+    let app = ipfs_mcp::startup::Application::build(settings)
+        .await
+        .expect("the ipfs-mcp in front builds");
+    let url = format!("http://127.0.0.1:{}", app.port());
+    // served until this test's runtime ends
+    tokio::spawn(app.run_until_stopped());
+    Arc::new(
+        KuboBackend::new(KuboOptions {
+            url,
+            ..Default::default()
+        })
+        .unwrap(),
+    )
+}
+
+mod ipfs_mcp_rpc {
+    use super::*;
+    backend_suite!(through_ipfs_mcp());
 }
 
 /// For the same bytes and parameters, the node and the simulation give the same CIDs.

@@ -390,6 +390,9 @@ impl Backend for GuardedBackend {
     async fn block_get(&self, cid: &Cid) -> Result<Bytes, BackendError> {
         self.guard("block_get", self.inner.block_get(cid)).await
     }
+    async fn block_rm(&self, cid: &Cid) -> Result<(), BackendError> {
+        self.guard("block_rm", self.inner.block_rm(cid)).await
+    }
     async fn block_stat(&self, cid: &Cid) -> Result<BlockStat, BackendError> {
         self.guard("block_stat", self.inner.block_stat(cid)).await
     }

@@ -14,8 +14,15 @@ use ipld_core::ipld::Ipld;
 
 /// Decodes a block by its CID's codec. A raw block is an IPLD bytes node.
 pub fn decode(cid: &Cid, block: &[u8]) -> Result<Ipld, BackendError> {
-    let bad = |e: String| BackendError::InvalidInput(format!("block {cid} does not decode: {e}"));
-    match cid.codec() {
+    decode_as(cid.codec(), block)
+        .map_err(|e| BackendError::InvalidInput(format!("block {cid} does not decode: {e}")))
+}
+
+/// Decodes bytes in `codec` (a document sent to `dag/put` with its `input-codec`).
+pub fn decode_as(codec: u64, block: &[u8]) -> Result<Ipld, BackendError> {
+    let bad =
+        |e: String| BackendError::InvalidInput(format!("not valid {}: {e}", codec_name(codec)));
+    match codec {
         RAW => Ok(Ipld::Bytes(block.to_vec())),
         DAG_PB => ipld_dagpb::to_ipld(block).map_err(|e| bad(e.to_string())),
         DAG_CBOR => serde_ipld_dagcbor::from_slice(block).map_err(|e| bad(e.to_string())),
@@ -26,7 +33,7 @@ pub fn decode(cid: &Cid, block: &[u8]) -> Result<Ipld, BackendError> {
             .map_err(|e| bad(e.to_string())),
         CBOR => serde_ipld_dagcbor::from_slice(block).map_err(|e| bad(e.to_string())),
         other => Err(BackendError::InvalidInput(format!(
-            "codec 0x{other:x} of {cid} is not supported"
+            "codec 0x{other:x} is not supported"
         ))),
     }
 }

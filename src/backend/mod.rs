@@ -81,6 +81,10 @@ pub trait Backend: Send + Sync + 'static {
     ) -> Result<BlockStat, BackendError>;
     async fn block_get(&self, cid: &Cid) -> Result<Bytes, BackendError>;
     async fn block_stat(&self, cid: &Cid) -> Result<BlockStat, BackendError>;
+    /// Removes a block the node holds (Kubo's `block rm`). A block that is pinned (directly,
+    /// recursively, or inside a recursive pin's DAG) is a `Conflict`, never removed; one the
+    /// node does not hold is `NotFound`.
+    async fn block_rm(&self, cid: &Cid) -> Result<(), BackendError>;
     /// Whether the node holds `cid` itself, without asking the network (the gateway's
     /// `Cache-Control: only-if-cached`).
     async fn has_local(&self, cid: &Cid) -> bool {

@@ -68,7 +68,7 @@ pub async fn add_file(
     .await
 }
 
-fn options(args: &Args, file_name: Option<String>) -> Result<AddOptions> {
+pub(crate) fn options(args: &Args, file_name: Option<String>) -> Result<AddOptions> {
     let raw_leaves = args
         .str(&["raw-leaves", "raw_leaves"])
         .map(|s| super::params::parse_bool("raw-leaves", &s))
@@ -145,6 +145,13 @@ fn render(req: &HttpRequest, state: &AppState, added: &Added) -> HttpResponse {
         super::authn::audit_cid(&mut res, added.root.to_string());
         return res;
     }
+    let mut res = envelope::ok(req, state.model.simulated(), fields(added));
+    super::authn::audit_cid(&mut res, added.root.to_string());
+    res
+}
+
+/// What an add answers (besides the envelope).
+pub(crate) fn fields(added: &Added) -> serde_json::Value {
     let cid = added.root.to_string();
     let mut fields = json!({
         "cid": cid,
@@ -155,9 +162,7 @@ fn render(req: &HttpRequest, state: &AppState, added: &Added) -> HttpResponse {
         "pinned": added.pinned,
     });
     fields["entries"] = serde_json::to_value(&added.entries).unwrap_or_default();
-    let mut res = envelope::ok(req, state.model.simulated(), fields);
-    super::authn::audit_cid(&mut res, cid);
-    res
+    fields
 }
 
 /// Every part of a multipart add (files, directories, symlinks), streamed into the model.
@@ -184,6 +189,12 @@ async fn add_from_json(
     let max = state.settings.limits.max_json_bytes;
     let body = read_limited(payload, max).await?;
     let args = Args::from_request(req, &body, query)?;
+    add_inline(state, &args).await
+}
+
+/// Adds `content` (text, or any JSON value as its text) or `content_base64` as one file, with
+/// the add options in `args`.
+pub(crate) async fn add_inline(state: &AppState, args: &Args) -> Result<Added> {
     let content = match (args.value("content"), args.str(&["content_base64"])) {
         (Some(serde_json::Value::String(s)), _) => Bytes::from(s.clone()),
         (Some(other), _) if !other.is_null() => Bytes::from(other.to_string()),
@@ -197,7 +208,7 @@ async fn add_from_json(
         }
         _ => return Err(ApiError::missing_field("content")),
     };
-    let opts = options(&args, None)?;
+    let opts = options(args, None)?;
     let input: ByteStream = futures_util::stream::once(async move { Ok(content) }).boxed();
     Ok(state.model.add(input, opts).await?)
 }

@@ -20,12 +20,12 @@ const MAX_BLOCK_BODY: usize = 2 * 1024 * 1024;
 /// Room for a multipart body's boundaries and part headers around the block.
 const MULTIPART_OVERHEAD: usize = 64 * 1024;
 
+fn fields(stat: &BlockStat) -> serde_json::Value {
+    json!({"cid": stat.cid.to_string(), "Key": stat.cid.to_string(), "Size": stat.size})
+}
+
 fn render(req: &HttpRequest, state: &AppState, stat: &BlockStat) -> HttpResponse {
-    envelope::ok(
-        req,
-        state.model.simulated(),
-        json!({"cid": stat.cid.to_string(), "Key": stat.cid.to_string(), "Size": stat.size}),
-    )
+    envelope::ok(req, state.model.simulated(), fields(stat))
 }
 
 #[utoipa::path(post, path = "/api/v0/mcp/ipfs/block/put", tag = "blocks and DAGs", params(crate::controllers::openapi::args::BlockPutArgs), request_body(content((crate::controllers::openapi::args::AddForm = "multipart/form-data"), (crate::controllers::openapi::Binary = "application/octet-stream"), (crate::controllers::openapi::args::BlockPutArgs = "application/json"))), responses(crate::controllers::openapi::answers::Json))]
@@ -67,6 +67,15 @@ pub async fn put(
             "expected multipart/form-data, application/json or application/octet-stream",
         ));
     };
+    let options = put_options(&args)?;
+    let stat = state.model.node().block_put(data, options).await?;
+    let mut res = render(&req, &state, &stat);
+    super::authn::audit_cid(&mut res, stat.cid.to_string());
+    Ok(res)
+}
+
+/// `block/put`'s options, as Kubo names them (the RPC API's `block/put` shares them).
+pub(crate) fn put_options(args: &Args) -> Result<BlockPutOptions> {
     // Kubo's legacy `--format=cbor` meant dag-cbor; `--cid-codec=cbor` is plain CBOR (0x51)
     let format = match (args.str(&["cid-codec", "codec"]), args.str(&["format"])) {
         (Some(codec), _) => codec,
@@ -93,18 +102,14 @@ pub async fn put(
             "unsupported mhtype {mh:?}: only sha2-256"
         )));
     }
-    let options = BlockPutOptions {
+    Ok(BlockPutOptions {
         pin: args.bool(&["pin"], false)?,
         ..options
-    };
-    let stat = state.model.node().block_put(data, options).await?;
-    let mut res = render(&req, &state, &stat);
-    super::authn::audit_cid(&mut res, stat.cid.to_string());
-    Ok(res)
+    })
 }
 
 /// The block from a multipart body: its one file (or `data`) part, in a well-formed body.
-pub(super) async fn read_multipart(req: &HttpRequest, payload: web::Payload) -> Result<Bytes> {
+pub(crate) async fn read_multipart(req: &HttpRequest, payload: web::Payload) -> Result<Bytes> {
     use super::multipart::{first_part, is_file, malformed, rest_is_empty};
     let mut parts = Multipart::new(req.headers(), payload.into_inner());
     let mut field = first_part(&mut parts, |f| is_file(f) || f.name() == Some("data")).await?;
@@ -151,6 +156,15 @@ pub async fn stat(
     state: web::Data<AppState>,
 ) -> Result<HttpResponse> {
     let cid = parse_cid(&cid)?;
-    let stat = state.model.node().block_stat(&cid).await?;
-    Ok(render(&req, &state, &stat))
+    Ok(envelope::ok(
+        &req,
+        state.model.simulated(),
+        stat_op(&state, &cid).await?,
+    ))
+}
+
+/// A block's size.
+pub(crate) async fn stat_op(state: &AppState, cid: &cid::Cid) -> Result<serde_json::Value> {
+    let stat = state.model.node().block_stat(cid).await?;
+    Ok(fields(&stat))
 }

@@ -19,18 +19,23 @@ use std::collections::HashMap;
     responses(crate::controllers::openapi::answers::Json)
 )]
 pub async fn stats(req: HttpRequest, state: web::Data<AppState>) -> Result<HttpResponse> {
-    let cache = &state.model.cache;
     Ok(envelope::ok(
         &req,
         state.model.simulated(),
-        json!({
-            "tiers": cache.stats(),
-            "backend_fetches": cache.backend_fetches(),
-            "max_object_bytes": cache.max_object_bytes(),
-            "metadata": state.model.metadata.status(),
-            "prewarm": *state.model.prewarm.lock(),
-        }),
+        stats_op(&state),
     ))
+}
+
+/// The tiers' counters and the metadata's state.
+pub(crate) fn stats_op(state: &AppState) -> serde_json::Value {
+    let cache = &state.model.cache;
+    json!({
+        "tiers": cache.stats(),
+        "backend_fetches": cache.backend_fetches(),
+        "max_object_bytes": cache.max_object_bytes(),
+        "metadata": state.model.metadata.status(),
+        "prewarm": *state.model.prewarm.lock(),
+    })
 }
 
 #[utoipa::path(
@@ -129,23 +134,28 @@ pub async fn metadata(
     query: web::Query<Vec<(String, String)>>,
     state: web::Data<AppState>,
 ) -> Result<HttpResponse> {
-    let q = parse_query(query.into_inner())?;
+    let fields = metadata_op(&state, query.into_inner())?;
+    Ok(envelope::ok(&req, state.model.simulated(), fields))
+}
+
+/// The metadata rows matching `filter`s (repeatable), sorted (`sort`, `order`), at most `limit`.
+pub(crate) fn metadata_op(
+    state: &AppState,
+    pairs: Vec<(String, String)>,
+) -> Result<serde_json::Value> {
+    let q = parse_query(pairs)?;
     let started = std::time::Instant::now();
     let result = state
         .model
         .metadata
         .query(&q)
         .map_err(|e| ApiError::bad_request(e.to_string()))?;
-    Ok(envelope::ok(
-        &req,
-        state.model.simulated(),
-        json!({
-            "count": result.rows.len(),
-            "matched": result.matched,
-            "query_ms": started.elapsed().as_secs_f64() * 1000.0,
-            "rows": result.rows,
-        }),
-    ))
+    Ok(json!({
+        "count": result.rows.len(),
+        "matched": result.matched,
+        "query_ms": started.elapsed().as_secs_f64() * 1000.0,
+        "rows": result.rows,
+    }))
 }
 
 /// `GET cache/metadata/{cid}` (mounted as a prefix: the rest of the path is the CID).

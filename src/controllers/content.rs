@@ -221,8 +221,16 @@ pub async fn cat_json(
     query: web::Query<HashMap<String, String>>,
     state: web::Data<AppState>,
 ) -> Result<HttpResponse> {
-    use base64::Engine;
     let args = Args::from_request(&req, &body, query.into_inner())?;
+    let fields = cat_op(&state, &args).await?;
+    let mut res = envelope::ok(&req, state.model.simulated(), fields);
+    res.extensions_mut().insert(super::compress::StoredBytes);
+    Ok(res)
+}
+
+/// A file's bytes (`offset`, `length`), inline as base64, up to the inline limit.
+pub(crate) async fn cat_op(state: &AppState, args: &Args) -> Result<serde_json::Value> {
+    use base64::Engine;
     let path = args.required(&["cid", "arg", "path"])?;
     let file = state.model.open_file(&path).await?;
     let offset = args.u64(&["offset"])?.unwrap_or(0).min(file.size);
@@ -254,21 +262,15 @@ pub async fn cat_json(
         .model
         .record_read(&file, Tier::Backend, Some(content_type));
     // the file's bytes, base64'd: content, so never re-encoded (compress.rs)
-    let mut res = envelope::ok(
-        &req,
-        state.model.simulated(),
-        json!({
-            "cid": file.cid.to_string(),
-            "path": file.path.to_string(),
-            "size": file.size,
-            "offset": offset,
-            "length": data.len(),
-            "content_type": content_type,
-            "data": base64::engine::general_purpose::STANDARD.encode(&data),
-        }),
-    );
-    res.extensions_mut().insert(super::compress::StoredBytes);
-    Ok(res)
+    Ok(json!({
+        "cid": file.cid.to_string(),
+        "path": file.path.to_string(),
+        "size": file.size,
+        "offset": offset,
+        "length": data.len(),
+        "content_type": content_type,
+        "data": base64::engine::general_purpose::STANDARD.encode(&data),
+    }))
 }
 
 #[cfg(test)]

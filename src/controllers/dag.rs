@@ -7,7 +7,7 @@ use super::{AppState, Result, envelope};
 use crate::backend::{ContentPath, DagPutOptions, codec_from_name};
 use crate::models::car;
 use actix_web::{HttpRequest, HttpResponse, web};
-use serde_json::json;
+use serde_json::{Value, json};
 use std::collections::HashMap;
 
 #[utoipa::path(post, path = "/api/v0/mcp/ipfs/dag/put", tag = "blocks and DAGs", params(crate::controllers::openapi::args::DagPutArgs), request_body(content = crate::controllers::openapi::args::DagPutArgs, content_type = "application/json"), responses(crate::controllers::openapi::answers::Json))]
@@ -18,8 +18,19 @@ pub async fn put(
     state: web::Data<AppState>,
 ) -> Result<HttpResponse> {
     let args = Args::from_request(&req, &body, query.into_inner())?;
+    let fields = put_op(&state, &args).await?;
+    let cid = fields["cid"].as_str().unwrap_or_default().to_string();
+    let mut res = envelope::ok(&req, state.model.simulated(), fields);
+    super::authn::audit_cid(&mut res, cid);
+    Ok(res)
+}
+
+/// Stores the JSON document `object` (or `obj`) as a DAG node.
+pub(crate) async fn put_op(state: &AppState, args: &Args) -> Result<Value> {
+    // `obj` is the seed cookbook's name for it
     let object = args
         .value("object")
+        .or_else(|| args.value("obj"))
         .ok_or_else(|| super::error::ApiError::missing_field("object"))?;
     let input = args
         .str(&["input_codec", "input-codec"])
@@ -29,22 +40,28 @@ pub async fn put(
             "unsupported input codec {input:?}: expected dag-json"
         )));
     }
-    let store = args
-        .str(&["format", "store_codec", "store-codec"])
-        .unwrap_or_else(|| "dag-cbor".into());
-    let options = DagPutOptions {
-        store_codec: codec_from_name(&store)?,
-        pin: args.bool(&["pin"], false)?,
-    };
+    let options = put_options(args)?;
     let document = serde_json::to_vec(object).expect("a JSON value serializes");
     let cid = state.model.node().dag_put(document.into(), options).await?;
-    let mut res = envelope::ok(
-        &req,
-        state.model.simulated(),
-        json!({"cid": cid.to_string(), "Cid": {"/": cid.to_string()}}),
-    );
-    super::authn::audit_cid(&mut res, cid.to_string());
-    Ok(res)
+    Ok(json!({"cid": cid.to_string(), "Cid": {"/": cid.to_string()}}))
+}
+
+/// Where `dag/put` stores the node (`store-codec`, Kubo's old `format`) and whether it pins
+/// (the RPC API's `dag/put` shares them).
+pub(crate) fn put_options(args: &Args) -> Result<DagPutOptions> {
+    let store = match (
+        args.str(&["store_codec", "store-codec"]),
+        args.str(&["format"]),
+    ) {
+        (Some(codec), _) => codec,
+        // Kubo's old `format=cbor` (ipfshttpclient's default) meant dag-cbor
+        (None, Some(legacy)) if legacy == "cbor" => "dag-cbor".into(),
+        (None, legacy) => legacy.unwrap_or_else(|| "dag-cbor".into()),
+    };
+    Ok(DagPutOptions {
+        store_codec: codec_from_name(&store)?,
+        pin: args.bool(&["pin"], false)?,
+    })
 }
 
 fn full_path(path: &str, query: &Args) -> Result<ContentPath> {
@@ -68,12 +85,17 @@ pub async fn get(
     state: web::Data<AppState>,
 ) -> Result<HttpResponse> {
     let path = full_path(&path, &Args::query_only(query.into_inner()))?;
-    let data = state.model.node().dag_get(&path).await?;
     Ok(envelope::ok(
         &req,
         state.model.simulated(),
-        json!({"cid": path.root.to_string(), "path": path.to_string(), "data": data}),
+        get_op(&state, &path).await?,
     ))
+}
+
+/// The node at `path`, as dag-json.
+pub(crate) async fn get_op(state: &AppState, path: &ContentPath) -> Result<Value> {
+    let data = state.model.node().dag_get(path).await?;
+    Ok(json!({"cid": path.root.to_string(), "path": path.to_string(), "data": data}))
 }
 
 #[utoipa::path(get, path = "/api/v0/mcp/ipfs/dag/resolve/{path}", tag = "blocks and DAGs", params(("path" = String, Path, example = "bafkqaaa"), crate::controllers::openapi::args::DagPathArgs), responses(crate::controllers::openapi::answers::Json))]
@@ -108,9 +130,36 @@ pub async fn import(
 ) -> Result<HttpResponse> {
     let args = Args::query_only(query.into_inner());
     let pin = args.bool(&["pin-roots", "pin_roots"], true)?;
+    let imported = import_car(&req, payload, &state, pin).await?;
+    let mut res = envelope::ok(
+        &req,
+        state.model.simulated(),
+        json!({
+            "roots": imported.roots,
+            "Root": {"Cid": {"/": imported.roots.first()}},
+            "blocks": imported.blocks,
+            "bytes": imported.bytes,
+            "pinned": imported.pinned,
+        }),
+    );
+    // the audit line has one CID: the CAR's (first) root
+    if let Some(root) = imported.roots.first() {
+        super::authn::audit_cid(&mut res, root.to_string());
+    }
+    Ok(res)
+}
+
+/// The CAR of an import request (raw body or multipart file), streamed into the backend; the
+/// pinned roots recorded in the metadata. The RPC API's `dag/import` shares it.
+pub(crate) async fn import_car(
+    req: &HttpRequest,
+    payload: web::Payload,
+    state: &AppState,
+    pin: bool,
+) -> Result<car::Imported> {
     let limit = state.settings.limits.max_upload_bytes;
-    super::request::reject_declared_over(&req, limit)?;
-    let ctype = super::request::content_type(&req);
+    super::request::reject_declared_over(req, limit)?;
+    let ctype = super::request::content_type(req);
     let backend = state.model.backend();
     let imported = if ctype.starts_with("multipart/form-data") {
         let mut parts = actix_multipart::Multipart::new(req.headers(), payload.into_inner());
@@ -133,22 +182,7 @@ pub async fn import(
             state.model.metadata.set_pinned(&cid, true);
         }
     }
-    let mut res = envelope::ok(
-        &req,
-        state.model.simulated(),
-        json!({
-            "roots": imported.roots,
-            "Root": {"Cid": {"/": imported.roots.first()}},
-            "blocks": imported.blocks,
-            "bytes": imported.bytes,
-            "pinned": imported.pinned,
-        }),
-    );
-    // the audit line has one CID: the CAR's (first) root
-    if let Some(root) = imported.roots.first() {
-        super::authn::audit_cid(&mut res, root.to_string());
-    }
-    Ok(res)
+    Ok(imported)
 }
 
 /// `GET ipfs/dag/export/{cid}`: the whole DAG as a CARv1 stream.

@@ -59,8 +59,8 @@ impl ApiError {
         Self::new(StatusCode::FORBIDDEN, "forbidden", message)
     }
 
-    /// Renders the body; `operation_id` comes from the request (see the middleware).
-    pub fn to_response(&self, operation_id: &str) -> HttpResponse {
+    /// The one error body; a 500's details are logged under an `error_id` it carries.
+    pub fn body(&self, operation_id: &str) -> serde_json::Value {
         let mut body = json!({
             "success": false,
             "error": self.message,
@@ -73,6 +73,12 @@ impl ApiError {
             tracing::error!(error_id, operation_id, error = %self.message, "internal error");
             body["error_id"] = error_id.into();
         }
+        body
+    }
+
+    /// Renders the body; `operation_id` comes from the request (see the middleware).
+    pub fn to_response(&self, operation_id: &str) -> HttpResponse {
+        let body = self.body(operation_id);
         let mut res = HttpResponse::build(self.status);
         if self.status == StatusCode::UNAUTHORIZED {
             // RFC 9110 §11.6.1: a 401 names the scheme it wants

@@ -55,6 +55,13 @@ pub fn operation_name(pattern: Option<&str>, path: &str) -> String {
         let rest = path.trim_start_matches("/api/v0/mcp/");
         return prefix_operation(rest).unwrap_or("unmatched").to_string();
     };
+    // Kubo's RPC commands are `rpc/<command>`, apart from the MCP routes doing the same
+    let rpc = pattern
+        .strip_prefix("/api/v0/")
+        .filter(|rest| !rest.starts_with("mcp/") && *rest != "health");
+    if let Some(command) = rpc {
+        return format!("rpc/{command}");
+    }
     let trimmed = pattern
         .trim_start_matches("/api/v0/mcp/")
         .trim_start_matches("/api/v0/");
@@ -255,6 +262,7 @@ mod tests {
             "ipfs/block/get"
         );
         assert_eq!(name(Some("/api/v0/health"), ""), "health");
+        assert_eq!(name(Some("/api/v0/block/get"), ""), "rpc/block/get");
         assert_eq!(name(None, "/api/v0/mcp/ipfs/cat/Qm123/a"), "ipfs/cat");
         assert_eq!(name(None, "/api/v0/mcp/ipfs/catalog/x"), "unmatched");
         assert_eq!(name(None, "/nope"), "unmatched");

@@ -9,6 +9,7 @@
 pub mod add;
 pub mod auth;
 pub mod authn;
+pub mod batch;
 pub mod block;
 pub mod cache;
 pub mod compress;
@@ -23,9 +24,11 @@ pub mod multipart;
 pub mod name;
 pub mod node;
 pub mod openapi;
+pub mod ops;
 pub mod params;
 pub mod pin;
 pub mod request;
+pub mod rpc;
 pub mod system;
 
 use crate::config::Settings;

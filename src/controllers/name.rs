@@ -7,7 +7,7 @@ use super::params::Args;
 use super::{AppState, Result, envelope};
 use crate::backend::NamePublishOptions;
 use actix_web::{HttpRequest, HttpResponse, web};
-use serde_json::json;
+use serde_json::{Value, json};
 use std::collections::HashMap;
 use std::time::Duration;
 
@@ -19,6 +19,16 @@ fn duration(args: &Args, names: &[&str], default: Duration) -> Result<Duration> 
     }
 }
 
+/// `name/publish`'s `key`, `lifetime` and `ttl` (the RPC API's `name/publish` shares them).
+pub(crate) fn publish_options(args: &Args) -> Result<NamePublishOptions> {
+    let defaults = NamePublishOptions::default();
+    Ok(NamePublishOptions {
+        key: args.str(&["key"]).unwrap_or(defaults.key),
+        lifetime: duration(args, &["lifetime"], defaults.lifetime)?,
+        ttl: duration(args, &["ttl"], defaults.ttl)?,
+    })
+}
+
 #[utoipa::path(post, path = "/api/v0/mcp/ipfs/name/publish", tag = "names", params(crate::controllers::openapi::args::PublishArgs), request_body(content = Option<crate::controllers::openapi::args::PublishArgs>, content_type = "application/json"), responses(crate::controllers::openapi::answers::Json))]
 pub async fn publish(
     req: HttpRequest,
@@ -27,22 +37,20 @@ pub async fn publish(
     state: web::Data<AppState>,
 ) -> Result<HttpResponse> {
     let args = Args::from_request(&req, &body, query.into_inner())?;
-    let value = args.required(&["path", "arg", "cid", "value"])?;
-    let defaults = NamePublishOptions::default();
-    let options = NamePublishOptions {
-        key: args.str(&["key"]).unwrap_or(defaults.key),
-        lifetime: duration(&args, &["lifetime"], defaults.lifetime)?,
-        ttl: duration(&args, &["ttl"], defaults.ttl)?,
-    };
-    let published = state.model.node().name_publish(&value, options).await?;
-    let mut res = envelope::ok(
-        &req,
-        state.model.simulated(),
-        json!({"name": published.name, "value": published.value,
-               "Name": published.name, "Value": published.value}),
-    );
-    super::authn::audit_cid(&mut res, published.value.clone());
+    let fields = publish_op(&state, &args).await?;
+    let value = fields["value"].as_str().unwrap_or_default().to_string();
+    let mut res = envelope::ok(&req, state.model.simulated(), fields);
+    super::authn::audit_cid(&mut res, value);
     Ok(res)
+}
+
+/// Publishes `path` under the node's key (or `key`).
+pub(crate) async fn publish_op(state: &AppState, args: &Args) -> Result<Value> {
+    let value = args.required(&["path", "arg", "cid", "value"])?;
+    let options = publish_options(args)?;
+    let published = state.model.node().name_publish(&value, options).await?;
+    Ok(json!({"name": published.name, "value": published.value,
+              "Name": published.name, "Value": published.value}))
 }
 
 #[utoipa::path(
@@ -58,17 +66,24 @@ pub async fn resolve(
     state: web::Data<AppState>,
 ) -> Result<HttpResponse> {
     let args = Args::query_only(query.into_inner());
-    let name = args.required(&["name", "arg"])?;
-    let path = state.model.node().name_resolve(&name).await?;
     Ok(envelope::ok(
         &req,
         state.model.simulated(),
-        json!({"name": name, "path": path, "Path": path}),
+        resolve_op(&state, &args).await?,
     ))
 }
 
+/// The path an IPNS name points to.
+pub(crate) async fn resolve_op(state: &AppState, args: &Args) -> Result<Value> {
+    let name = args.required(&["name", "arg"])?;
+    let name = name.strip_prefix("/ipns/").unwrap_or(&name).to_string();
+    let path = state.model.node().name_resolve(&name).await?;
+    Ok(json!({"name": name, "path": path, "Path": path}))
+}
+
+/// GET with the query string, or POST with the same fields as JSON (the seed's shape).
 #[utoipa::path(
-    get,
+    method(get, post),
     path = "/api/v0/mcp/ipfs/dht/findprovs",
     tag = "names",
     params(crate::controllers::openapi::args::FindProvsArgs),
@@ -76,23 +91,34 @@ pub async fn resolve(
 )]
 pub async fn findprovs(
     req: HttpRequest,
+    body: web::Bytes,
     query: web::Query<HashMap<String, String>>,
     state: web::Data<AppState>,
 ) -> Result<HttpResponse> {
-    let args = Args::query_only(query.into_inner());
-    let cid = args.cid(&["cid", "arg"])?;
-    let limit = args.u64(&["num-providers", "limit"])?.unwrap_or(20) as usize;
-    let providers = state.model.node().find_providers(&cid, limit).await?;
+    let args = Args::from_request(&req, &body, query.into_inner())?;
     Ok(envelope::ok(
         &req,
         state.model.simulated(),
-        json!({"cid": cid.to_string(), "count": providers.len(), "providers": providers,
-               "Responses": providers}),
+        findprovs_op(&state, &args).await?,
     ))
 }
 
+/// Who provides `cid` (at most `num_providers`, default 20).
+pub(crate) async fn findprovs_op(state: &AppState, args: &Args) -> Result<Value> {
+    let cid = args.cid(&["cid", "arg"])?;
+    let limit = args
+        .u64(&["num_providers", "num-providers", "limit"])?
+        .unwrap_or(20) as usize;
+    let providers = state.model.node().find_providers(&cid, limit).await?;
+    Ok(
+        json!({"cid": cid.to_string(), "count": providers.len(), "providers": providers,
+              "Responses": providers}),
+    )
+}
+
+/// GET with the query string, or POST with the same fields as JSON (the seed's shape).
 #[utoipa::path(
-    get,
+    method(get, post),
     path = "/api/v0/mcp/ipfs/dht/findpeer",
     tag = "names",
     params(crate::controllers::openapi::args::FindPeerArgs),
@@ -100,21 +126,27 @@ pub async fn findprovs(
 )]
 pub async fn findpeer(
     req: HttpRequest,
+    body: web::Bytes,
     query: web::Query<HashMap<String, String>>,
     state: web::Data<AppState>,
 ) -> Result<HttpResponse> {
-    let args = Args::query_only(query.into_inner());
-    let peer_id = args.required(&["peer_id", "arg"])?;
-    let peer = state.model.node().find_peer(&peer_id).await?;
+    let args = Args::from_request(&req, &body, query.into_inner())?;
     Ok(envelope::ok(
         &req,
         state.model.simulated(),
-        json!({"peer": peer, "Responses": [peer]}),
+        findpeer_op(&state, &args).await?,
     ))
 }
 
+/// A peer's addresses.
+pub(crate) async fn findpeer_op(state: &AppState, args: &Args) -> Result<Value> {
+    let peer_id = args.required(&["peer_id", "arg"])?;
+    let peer = state.model.node().find_peer(&peer_id).await?;
+    Ok(json!({"peer": peer, "Responses": [peer]}))
+}
+
 /// The `/ipns/<name>` key of Kubo's `routing put|get` (`arg`), or a bare name.
-fn ipns_key(args: &Args) -> Result<String> {
+pub(crate) fn ipns_key(args: &Args) -> Result<String> {
     let key = args.required(&["arg", "key", "name"])?;
     match key.strip_prefix("/ipns/") {
         Some(name) => Ok(name.to_string()),

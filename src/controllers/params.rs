@@ -56,6 +56,14 @@ impl Args {
         Ok(Self { body, query })
     }
 
+    /// The fields of a JSON object (a batch call's or an MCP tool call's arguments).
+    pub fn from_object(body: Map<String, Value>) -> Self {
+        Self {
+            body,
+            query: HashMap::new(),
+        }
+    }
+
     pub fn query_only(query: HashMap<String, String>) -> Self {
         Self {
             body: Map::new(),

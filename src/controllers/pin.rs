@@ -5,7 +5,7 @@ use super::params::Args;
 use super::{AppState, Result, envelope};
 use crate::backend::PinFilter;
 use actix_web::{HttpRequest, HttpResponse, web};
-use serde_json::{Map, json};
+use serde_json::{Map, Value, json};
 use std::collections::HashMap;
 
 const CID: &[&str] = &["cid", "arg"];
@@ -66,26 +66,23 @@ async fn change(
     change: Change,
 ) -> Result<HttpResponse> {
     let args = Args::from_request(&req, &body, query.into_inner())?;
+    let fields = pin_op(&state, &args, change == Change::Add).await?;
+    let cid = fields["cid"].as_str().unwrap_or_default().to_string();
+    let mut res = envelope::ok(&req, state.model.simulated(), fields);
+    // the CID may have come in the body, which the audit middleware does not read
+    super::authn::audit_cid(&mut res, cid);
+    Ok(res)
+}
+
+/// Pins (`add`) or unpins `cid` (`recursive`, default true): the operation behind
+/// `ipfs/pin/add|rm`, batch's and the MCP tools'.
+pub(crate) async fn pin_op(state: &AppState, args: &Args, add: bool) -> Result<Value> {
     let cid = args.cid(CID)?;
     let recursive = args.bool(&["recursive"], true)?;
-    let pins = state
-        .model
-        .pin_change(&cid, recursive, change == Change::Add)
-        .await?;
+    let pins = state.model.pin_change(&cid, recursive, add).await?;
     let pins: Vec<String> = pins.iter().map(ToString::to_string).collect();
-    let outcome = if change == Change::Add {
-        "pinned"
-    } else {
-        "unpinned"
-    };
-    let mut res = envelope::ok(
-        &req,
-        state.model.simulated(),
-        json!({"cid": cid.to_string(), outcome: true, "recursive": recursive, "Pins": pins}),
-    );
-    // the CID may have come in the body, which the audit middleware does not read
-    super::authn::audit_cid(&mut res, cid.to_string());
-    Ok(res)
+    let outcome = if add { "pinned" } else { "unpinned" };
+    Ok(json!({"cid": cid.to_string(), outcome: true, "recursive": recursive, "Pins": pins}))
 }
 
 #[utoipa::path(
@@ -101,6 +98,12 @@ pub async fn ls(
     state: web::Data<AppState>,
 ) -> Result<HttpResponse> {
     let args = Args::query_only(query.into_inner());
+    let fields = ls_op(&state, &args).await?;
+    Ok(envelope::ok(&req, state.model.simulated(), fields))
+}
+
+/// The pins (of `cid` if given; `type` all|recursive|direct|indirect).
+pub(crate) async fn ls_op(state: &AppState, args: &Args) -> Result<Value> {
     let cid = match args.str(CID) {
         Some(s) if !s.is_empty() => Some(args.cid(CID)?),
         _ => None,
@@ -115,11 +118,7 @@ pub async fn ls(
             json!({"cid": p.cid.to_string(), "type": p.kind.as_str()})
         })
         .collect();
-    Ok(envelope::ok(
-        &req,
-        state.model.simulated(),
-        json!({"count": list.len(), "pins": list, "Keys": keys}),
-    ))
+    Ok(json!({"count": list.len(), "pins": list, "Keys": keys}))
 }
 
 /// `GET ipfs/pins`: as `ipfs/pin/ls`.

@@ -6,8 +6,10 @@
 
 pub mod auth;
 pub mod car;
+pub mod dag_walk;
 pub mod health;
 pub mod ipfs;
+pub mod listing;
 pub mod memory;
 pub mod operations;
 pub mod range;

@@ -228,6 +228,9 @@ impl Backend for Failing {
     async fn block_stat(&self, _: &Cid) -> Result<BlockStat, BackendError> {
         Err((self.0)())
     }
+    async fn block_rm(&self, _: &Cid) -> Result<(), BackendError> {
+        Err((self.0)())
+    }
     async fn dag_put(&self, _: Bytes, _: DagPutOptions) -> Result<Cid, BackendError> {
         Err((self.0)())
     }

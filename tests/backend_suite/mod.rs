@@ -318,6 +318,31 @@ pub async fn blocks_put_get_stat(b: B) {
     ));
 }
 
+/// A removed block is gone; a pinned one (directly, or inside a pinned DAG) is refused.
+pub async fn blocks_rm_refuses_pinned(b: B) {
+    let data = Bytes::from(unique_bytes(200));
+    let stat = b.block_put(data, BlockPutOptions::default()).await.unwrap();
+    b.block_rm(&stat.cid).await.unwrap();
+    assert!(matches!(
+        b.block_stat(&stat.cid).await,
+        Err(BackendError::NotFound(_) | BackendError::Timeout(_))
+    ));
+    assert!(matches!(
+        b.block_rm(&stat.cid).await,
+        Err(BackendError::NotFound(_))
+    ));
+    let added = add(&b, &unique_bytes(4000), small_chunks(), true).await;
+    let root_block = b.block_get(&added.root).await.unwrap();
+    let leaf = ipfs_mcp::backend::ipld::links(&added.root, &root_block).unwrap()[0];
+    for pinned in [added.root, leaf] {
+        assert!(
+            matches!(b.block_rm(&pinned).await, Err(BackendError::Conflict(_))),
+            "{pinned} removed while pinned"
+        );
+        assert!(b.block_stat(&pinned).await.is_ok());
+    }
+}
+
 pub async fn dag_put_get_resolve(b: B) {
     let leaf = b
         .block_put(Bytes::from(unique_bytes(50)), BlockPutOptions::default())
@@ -406,6 +431,7 @@ macro_rules! backend_suite {
             add_then_cat_roundtrips, cat_reads_ranges, only_hash_stores_nothing,
             same_cids_as_published_vectors, wrap_with_directory_is_reachable_by_name,
             pins_add_list_remove, add_with_pin_pins_recursively, blocks_put_get_stat,
+            blocks_rm_refuses_pinned,
             dag_put_get_resolve, names_publish_and_resolve, identity_and_version,
             invalid_paths_are_rejected, directory_adds_match_the_reference,
             sharded_directories_are_traversed);

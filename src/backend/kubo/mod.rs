@@ -463,6 +463,27 @@ impl Backend for KuboBackend {
         })
     }
 
+    /// `block/rm`: one line per block, its failure in `Error` (the answer itself is a 200).
+    async fn block_rm(&self, cid: &Cid) -> Result<(), BackendError> {
+        let body = self
+            .rpc
+            .call_whole("block/rm", &[arg(cid)], Retry::Never)
+            .await?;
+        let lines: Vec<wire::BlockRm> = wire::parse_lines("block/rm", &body)?;
+        match lines
+            .into_iter()
+            .find_map(|l| l.error.filter(|e| !e.is_empty()))
+        {
+            None => Ok(()),
+            Some(e) if e.to_ascii_lowercase().contains("pinned") => Err(BackendError::Conflict(e)),
+            Some(e) => Err(wire::map_error(
+                "block/rm",
+                500,
+                &serde_json::to_vec(&serde_json::json!({ "Message": e })).unwrap_or_default(),
+            )),
+        }
+    }
+
     /// `block/stat` with the node's global `offline` and `timeout` options: Kubo answers from
     /// its own blockstore; js-ipfs (no `offline` per request) gives up after the timeout
     /// instead of waiting for the network.

@@ -188,6 +188,13 @@ pub struct BlockStat {
     pub size: u64,
 }
 
+/// One line of `block/rm`.
+#[derive(Debug, Deserialize)]
+pub struct BlockRm {
+    #[serde(rename = "Error", default)]
+    pub error: Option<String>,
+}
+
 #[derive(Debug, Deserialize)]
 pub struct DagPut {
     #[serde(rename = "Cid")]

@@ -50,6 +50,9 @@ pub trait BlockStore: Send + Sync + 'static {
             many => self.put(cid, &many.concat()),
         }
     }
+    /// Forgets a block; `false` if it was not there. (The pack store drops its index entry:
+    /// the bytes stay in their segment until segments are compacted, which nothing does yet.)
+    fn remove(&self, cid: &Cid) -> io::Result<bool>;
     /// Completed puts survive a crash of this process.
     fn flush(&self) -> io::Result<()>;
     /// Completed puts survive a crash of the machine.
@@ -276,6 +279,15 @@ impl BlockStore for PackStore {
         self.append(cid, &parts)
     }
 
+    fn remove(&self, cid: &Cid) -> io::Result<bool> {
+        let removed = self
+            .index
+            .remove(cid.hash().to_bytes())
+            .map_err(to_io)?
+            .is_some();
+        Ok(removed)
+    }
+
     fn flush(&self) -> io::Result<()> {
         self.active.lock().drain()?;
         self.index.flush().map_err(to_io)?;
@@ -355,6 +367,9 @@ impl BlockStore for MemoryStore {
             .or_insert(block);
         Ok(())
     }
+    fn remove(&self, cid: &Cid) -> io::Result<bool> {
+        Ok(self.blocks.write().remove(&cid.hash().to_bytes()).is_some())
+    }
     fn flush(&self) -> io::Result<()> {
         Ok(())
     }
@@ -405,6 +420,9 @@ impl BlockStore for Counted {
     }
     fn put_parts(&self, cid: &Cid, parts: &[Bytes]) -> io::Result<()> {
         self.inner.put_parts(cid, parts)
+    }
+    fn remove(&self, cid: &Cid) -> io::Result<bool> {
+        self.inner.remove(cid)
     }
     fn flush(&self) -> io::Result<()> {
         self.inner.flush()

@@ -472,6 +472,29 @@ impl Backend for SimulationBackend {
         StoreSource(self.inner.store.clone()).block(cid).await
     }
 
+    async fn block_rm(&self, cid: &Cid) -> Result<(), BackendError> {
+        let cid = *cid;
+        self.run(move |inner| {
+            let pinned = match inner.pins.get(&cid)? {
+                Some(kind) => Some(kind),
+                None if inner.indirect_pins()?.contains(&cid) => Some(PinKind::Indirect),
+                None => None,
+            };
+            if let Some(kind) = pinned {
+                return Err(BackendError::Conflict(format!(
+                    "{cid} is pinned ({}): unpin it before removing the block",
+                    kind.as_str()
+                )));
+            }
+            if !inner.store.remove(&cid)? {
+                return Err(missing(&cid));
+            }
+            inner.store.flush()?;
+            Ok(())
+        })
+        .await
+    }
+
     async fn block_stat(&self, cid: &Cid) -> Result<BlockStat, BackendError> {
         let cid = *cid;
         self.run(move |inner| {

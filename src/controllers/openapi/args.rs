@@ -120,6 +120,9 @@ pub struct DagPutArgs {
     /// JSON bodies only: the document.
     #[param(ignore)]
     pub object: Option<serde_json::Value>,
+    /// The document under its seed-cookbook name (when `object` is absent).
+    #[param(ignore)]
+    pub obj: Option<serde_json::Value>,
 }
 
 /// `ipfs/dag/get/*`, `ipfs/dag/resolve/*`.

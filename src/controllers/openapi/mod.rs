@@ -101,7 +101,7 @@ impl Modify for Security {
     security((), ("bearer" = []), ("api_key" = []), ("basic" = [])),
     components(schemas(Envelope, ErrorBody, Binary)),
     paths(
-        system::health, system::health_mcp, system::metrics, system::debug, system::operations,
+        batch::batch, system::health, system::health_mcp, system::metrics, system::debug, system::operations,
         openapi_json, docs, content::cat_tail, content::get_tail, content::cat_json,
         gateway::ipfs_path, gateway::ipns_path, gateway::stream_media,
         config::show, config::save, config::validate, config::convert, config::update,
