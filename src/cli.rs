@@ -24,6 +24,9 @@ pub struct Cli {
 pub enum Command {
     /// Run the HTTP service.
     Serve(ServeArgs),
+    /// Serve the Model Context Protocol over stdin/stdout, for desktop agents (the HTTP API
+    /// listens beside it: on --port, else on a free port). Logs go to stderr.
+    Mcp(ServeArgs),
     /// Benchmark the cache tiers on this machine against the raw crates under them.
     Bench(BenchArgs),
     /// Manage the API keys in the data dir (a running server picks changes up within a second).
@@ -426,6 +429,35 @@ pub async fn run(cli: Cli) -> i32 {
                 2
             }
         },
+        Command::Mcp(mut args) => {
+            // the HTTP side must not collide with a `serve` already on the default port
+            args.port = args.port.or(Some(0));
+            let settings = match Settings::load(args.config.as_deref(), &args.overrides()) {
+                Ok(s) => s,
+                Err(e) => {
+                    eprintln!("ipfs-mcp: {e}");
+                    return 2;
+                }
+            };
+            let level = settings.telemetry.log_level.as_deref();
+            if let Err(e) = crate::telemetry::init(settings.server.debug, level) {
+                eprintln!("ipfs-mcp: telemetry.log_level: {e}");
+                return 2;
+            }
+            match Application::build(settings).await {
+                Ok(app) => match app.serve_mcp_stdio().await {
+                    Ok(()) => 0,
+                    Err(e) => {
+                        eprintln!("ipfs-mcp: {e}");
+                        1
+                    }
+                },
+                Err(e) => {
+                    eprintln!("ipfs-mcp: {e}");
+                    1
+                }
+            }
+        }
         Command::Serve(args) => {
             let settings = match Settings::load(args.config.as_deref(), &args.overrides()) {
                 Ok(s) => s,

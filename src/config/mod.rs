@@ -24,6 +24,34 @@ pub struct Settings {
     pub auth: crate::models::auth::AuthOptions,
     /// Metrics and traces.
     pub telemetry: TelemetrySettings,
+    /// The Model Context Protocol server (`/mcp`, and `ipfs-mcp mcp` over stdio).
+    pub mcp: McpSettings,
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(default)]
+pub struct McpSettings {
+    /// Serve the Model Context Protocol at `/mcp` (streamable HTTP).
+    pub enabled: bool,
+    /// `Origin`s a browser may call `/mcp` from; any other `Origin` is refused with 403 (a
+    /// request without one, from a program, is not a browser's and passes). `*` for a port
+    /// means any port.
+    pub allowed_origins: Vec<String>,
+    /// `Host` names (or `host:port`) `/mcp` answers to, against DNS rebinding; the loopback
+    /// names always, and `server.host` when it is a name or address of its own.
+    pub allowed_hosts: Vec<String>,
+}
+
+impl Default for McpSettings {
+    fn default() -> Self {
+        Self {
+            enabled: true,
+            allowed_origins: ["http://localhost:*", "http://127.0.0.1:*", "http://[::1]:*"]
+                .map(String::from)
+                .to_vec(),
+            allowed_hosts: Vec::new(),
+        }
+    }
 }
 
 #[derive(Debug, Clone, Serialize, Deserialize)]

@@ -189,12 +189,29 @@ async fn add_from_json(
     let max = state.settings.limits.max_json_bytes;
     let body = read_limited(payload, max).await?;
     let args = Args::from_request(req, &body, query)?;
-    add_inline(state, &args).await
+    add_inline(state, &args, None).await
 }
 
-/// Adds `content` (text, or any JSON value as its text) or `content_base64` as one file, with
-/// the add options in `args`.
-pub(crate) async fn add_inline(state: &AppState, args: &Args) -> Result<Added> {
+/// Adds `content` (text, or any JSON value as its text), `content_base64`, or the bytes of
+/// `source` (`ipfs://<cid>[/path]` or `/ipfs/...`, streamed, to import again with these
+/// options) as one file, with the add options in `args`.
+pub(crate) async fn add_inline(
+    state: &AppState,
+    args: &Args,
+    progress: Option<super::ops::Progress>,
+) -> Result<Added> {
+    let opts = options(args, None)?;
+    if let Some(source) = args.str(&["source"]) {
+        let path = source.trim();
+        let path = path.strip_prefix("ipfs://").unwrap_or(path);
+        let file = state.model.open_file(path).await?;
+        let node = state.model.node();
+        let input = node
+            .cat(&crate::backend::ContentPath::new(file.cid), 0, None)
+            .await?;
+        let input = super::ops::counted(input, progress, Some(file.size));
+        return Ok(state.model.add(input, opts).await?);
+    }
     let content = match (args.value("content"), args.str(&["content_base64"])) {
         (Some(serde_json::Value::String(s)), _) => Bytes::from(s.clone()),
         (Some(other), _) if !other.is_null() => Bytes::from(other.to_string()),
@@ -208,8 +225,15 @@ pub(crate) async fn add_inline(state: &AppState, args: &Args) -> Result<Added> {
         }
         _ => return Err(ApiError::missing_field("content")),
     };
-    let opts = options(args, None)?;
-    let input: ByteStream = futures_util::stream::once(async move { Ok(content) }).boxed();
+    let total = content.len() as u64;
+    // in chunk-sized slices (no copies), so progress moves as the importer takes them
+    let step = crate::unixfs::options::DEFAULT_CHUNK_SIZE;
+    let slices: Vec<_> = (0..content.len())
+        .step_by(step)
+        .map(|at| Ok(content.slice(at..(at + step).min(content.len()))))
+        .collect();
+    let input: ByteStream = futures_util::stream::iter(slices).boxed();
+    let input = super::ops::counted(input, progress, Some(total));
     Ok(state.model.add(input, opts).await?)
 }
 

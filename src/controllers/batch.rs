@@ -52,18 +52,41 @@ pub async fn batch(
     state: web::Data<AppState>,
 ) -> Result<HttpResponse> {
     let batch = body.into_inner();
-    let planned = plan(&req, &state, &batch)?;
+    let principal = state
+        .auth
+        .options
+        .enabled
+        .then(|| super::authn::principal(&req, &state.auth))
+        .flatten();
+    let operation_id = envelope::meta(&req).operation_id;
+    let fields = run(&state, &batch, principal.as_ref(), false, &operation_id).await?;
+    Ok(envelope::ok(&req, state.model.simulated(), fields))
+}
+
+/// Checks every call, then runs them (the MCP `batch` tool's too). `local`: a caller trusted
+/// without credentials (MCP over stdio).
+pub async fn run(
+    state: &AppState,
+    batch: &Batch,
+    principal: Option<&crate::models::auth::Principal>,
+    local: bool,
+    operation_id: &str,
+) -> Result<Value> {
+    let planned = plan(state, batch, principal, local)?;
     let concurrent = batch
         .max_concurrent
         .unwrap_or(DEFAULT_CONCURRENT)
         .clamp(1, MAX_CONCURRENT);
     let keep_going = batch.return_exceptions.unwrap_or(true);
-    let mut running = futures_util::stream::iter(planned.into_iter().enumerate())
-        .map(|(index, (op, params))| {
-            let state = &state;
-            async move { (index, op, call(state, op, &params).await) }
-        })
-        .buffer_unordered(concurrent);
+    // the calls' futures (lazy: none runs before the stream polls it), held by value so the
+    // stream's type names no closure (a closure's borrowed arguments defeat the `Send` proof
+    // of the MCP tool's future)
+    let calls: Vec<_> = planned
+        .into_iter()
+        .enumerate()
+        .map(|(index, (op, params))| call(state, index, op, params))
+        .collect();
+    let mut running = futures_util::stream::iter(calls).buffer_unordered(concurrent);
     let mut results: Vec<Option<Value>> = vec![None; batch.calls.len()];
     while let Some((index, op, outcome)) = running.next().await {
         results[index] = Some(match outcome {
@@ -74,7 +97,7 @@ pub async fn batch(
                 }
                 out
             }
-            Err(e) if keep_going => e.body(&envelope::meta(&req).operation_id),
+            Err(e) if keep_going => e.body(operation_id),
             Err(mut e) => {
                 // dropping `running` cancels the calls still in flight
                 e.message = format!("call {index} ({}): {}", op.name, e.message);
@@ -84,18 +107,15 @@ pub async fn batch(
     }
     let results: Vec<Value> = results.into_iter().map(Option::unwrap_or_default).collect();
     let failed = results.iter().filter(|r| r["success"] == false).count();
-    Ok(envelope::ok(
-        &req,
-        state.model.simulated(),
-        json!({"count": results.len(), "failed": failed, "results": results}),
-    ))
+    Ok(json!({"count": results.len(), "failed": failed, "results": results}))
 }
 
 /// Each call's operation, checked against the caller's scopes, before anything runs.
 fn plan(
-    req: &HttpRequest,
     state: &AppState,
     batch: &Batch,
+    principal: Option<&crate::models::auth::Principal>,
+    local: bool,
 ) -> Result<Vec<(&'static ops::Op, Value)>> {
     if batch.calls.is_empty() || batch.calls.len() > MAX_CALLS {
         return Err(ApiError::bad_request(format!(
@@ -103,12 +123,7 @@ fn plan(
             batch.calls.len()
         )));
     }
-    let principal = state
-        .auth
-        .options
-        .enabled
-        .then(|| super::authn::principal(req, &state.auth))
-        .flatten();
+    let check = state.auth.options.enabled && !local;
     let mut planned = Vec::with_capacity(batch.calls.len());
     for (index, call) in batch.calls.iter().enumerate() {
         let op = ops::find(&call.op).ok_or_else(|| {
@@ -118,26 +133,28 @@ fn plan(
                 format!("call {index}: no operation {:?}", call.op),
             )
         })?;
-        if state.auth.options.enabled {
+        if check {
             let access = crate::startup::access_of(op.route);
-            state
-                .auth
-                .authorize(access, principal.as_ref())
-                .map_err(|e| {
-                    let mut e = ApiError::from(e);
-                    e.message = format!("call {index} ({}): {}", op.name, e.message);
-                    e
-                })?;
+            state.auth.authorize(access, principal).map_err(|e| {
+                let mut e = ApiError::from(e);
+                e.message = format!("call {index} ({}): {}", op.name, e.message);
+                e
+            })?;
         }
         planned.push((op, call.params.clone()));
     }
     Ok(planned)
 }
 
-/// One call, counted under its operation's name.
-async fn call(state: &AppState, op: &'static ops::Op, params: &Value) -> Result<Value> {
+/// One call, counted under its operation's name; with its index, to put it in its place.
+async fn call(
+    state: &AppState,
+    index: usize,
+    op: &'static ops::Op,
+    params: Value,
+) -> (usize, &'static ops::Op, Result<Value>) {
     let started = Instant::now();
-    let outcome = ops::run(state, op, params).await;
+    let outcome = ops::run(state, op, &params).await;
     let took = started.elapsed();
     let status = outcome.as_ref().map_or_else(|e| e.status.as_u16(), |_| 200);
     let name = format!("batch:{}", op.name);
@@ -150,5 +167,5 @@ async fn call(state: &AppState, op: &'static ops::Op, params: &Value) -> Result<
         .model
         .stats
         .record(&name, outcome.is_err(), 0, 0, took);
-    outcome
+    (index, op, outcome)
 }

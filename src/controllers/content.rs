@@ -222,14 +222,18 @@ pub async fn cat_json(
     state: web::Data<AppState>,
 ) -> Result<HttpResponse> {
     let args = Args::from_request(&req, &body, query.into_inner())?;
-    let fields = cat_op(&state, &args).await?;
+    let fields = cat_op(&state, &args, None).await?;
     let mut res = envelope::ok(&req, state.model.simulated(), fields);
     res.extensions_mut().insert(super::compress::StoredBytes);
     Ok(res)
 }
 
 /// A file's bytes (`offset`, `length`), inline as base64, up to the inline limit.
-pub(crate) async fn cat_op(state: &AppState, args: &Args) -> Result<serde_json::Value> {
+pub(crate) async fn cat_op(
+    state: &AppState,
+    args: &Args,
+    progress: Option<super::ops::Progress>,
+) -> Result<serde_json::Value> {
     use base64::Engine;
     let path = args.required(&["cid", "arg", "path"])?;
     let file = state.model.open_file(&path).await?;
@@ -244,11 +248,12 @@ pub(crate) async fn cat_op(state: &AppState, args: &Args) -> Result<serde_json::
             "{length} bytes is over the inline limit of {limit}; use GET ipfs/cat/{{cid}} to stream"
         )));
     }
-    let chunks: Vec<Bytes> = state
+    let read = state
         .model
         .node()
         .cat(&ContentPath::new(file.cid), offset, Some(length))
-        .await?
+        .await?;
+    let chunks: Vec<Bytes> = super::ops::counted(read, progress, Some(length))
         .try_collect()
         .await?;
     let data = chunks.concat();

@@ -19,6 +19,7 @@ pub mod dag;
 pub mod envelope;
 pub mod error;
 pub mod gateway;
+pub mod mcp_tools;
 pub mod middleware;
 pub mod multipart;
 pub mod name;

@@ -9,9 +9,30 @@
 use super::error::ApiError;
 use super::params::Args;
 use super::{AppState, Result, add, block, cache, content, dag, name, node, pin};
-use crate::backend::ContentPath;
+use crate::backend::{ByteStream, ContentPath};
 use crate::models::listing;
 use serde_json::{Map, Value, json};
+
+/// Told how many bytes have gone through so far, and of how many when that is known (the
+/// MCP tools turn it into progress notifications).
+pub type Progress = std::sync::Arc<dyn Fn(u64, Option<u64>) + Send + Sync>;
+
+/// `input`, reporting to `progress` as its bytes pass.
+pub fn counted(input: ByteStream, progress: Option<Progress>, total: Option<u64>) -> ByteStream {
+    use futures_util::StreamExt;
+    let Some(progress) = progress else {
+        return input;
+    };
+    let mut seen = 0u64;
+    input
+        .inspect(move |chunk| {
+            if let Ok(chunk) = chunk {
+                seen += chunk.len() as u64;
+                progress(seen, total);
+            }
+        })
+        .boxed()
+}
 
 /// One operation.
 #[derive(Debug)]
@@ -140,14 +161,24 @@ fn path(args: &Args) -> Result<ContentPath> {
 
 /// Runs `op` with `params` (a JSON object, or null for none).
 pub async fn run(state: &AppState, op: &Op, params: &Value) -> Result<Value> {
+    run_with(state, op, params, None).await
+}
+
+/// [`run`], reporting the bytes of an add or a cat to `progress`.
+pub async fn run_with(
+    state: &AppState,
+    op: &Op,
+    params: &Value,
+    progress: Option<Progress>,
+) -> Result<Value> {
     let args = match params {
         Value::Object(map) => Args::from_object(map.clone()),
         Value::Null => Args::from_object(Map::new()),
         _ => return Err(ApiError::bad_request("params must be a JSON object")),
     };
     match op.name {
-        "ipfs/add" => Ok(add::fields(&add::add_inline(state, &args).await?)),
-        "ipfs/cat" => content::cat_op(state, &args).await,
+        "ipfs/add" => Ok(add::fields(&add::add_inline(state, &args, progress).await?)),
+        "ipfs/cat" => content::cat_op(state, &args, progress).await,
         "ipfs/ls" => {
             let entries = listing::list(&state.model, &path(&args)?).await?;
             let entries: Vec<Value> = entries

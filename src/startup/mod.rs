@@ -65,6 +65,8 @@ pub enum StartupError {
 pub struct Application {
     port: u16,
     server: Server,
+    /// What the handlers share (the MCP server over stdio uses it too).
+    state: web::Data<AppState>,
     model: Arc<IpfsModel>,
     metrics: Arc<Metrics>,
     tunables: Arc<Tunables>,
@@ -178,7 +180,7 @@ impl Application {
             settings.limits.max_in_flight,
         ));
         let tunables = Arc::new(Tunables::new(limits.clone(), model.clone()));
-        let server = run(
+        let (server, state) = run(
             listener,
             Shared {
                 model: model.clone(),
@@ -193,6 +195,7 @@ impl Application {
         Ok(Self {
             port,
             server,
+            state,
             model,
             metrics,
             tunables,
@@ -237,6 +240,17 @@ impl Application {
     /// The metrics `/metrics` serves (tests compare names against what is declared).
     pub fn metrics(&self) -> Arc<Metrics> {
         self.metrics.clone()
+    }
+
+    /// Serves the Model Context Protocol over stdin/stdout (`ipfs-mcp mcp`) until the client
+    /// closes it, then stops the HTTP server and shuts down as [`Self::run_until_stopped`].
+    pub async fn serve_mcp_stdio(self) -> Result<(), String> {
+        let served = c::mcp_tools::serve_stdio(self.state.clone()).await;
+        self.server.handle().stop(true).await;
+        self.run_until_stopped()
+            .await
+            .map_err(|e| format!("server error: {e}"))?;
+        served
     }
 
     /// Stops the server from elsewhere (tests); [`Self::run_until_stopped`] then returns.
@@ -372,7 +386,11 @@ struct Shared {
     tunables: Arc<Tunables>,
 }
 
-fn run(listener: TcpListener, shared: Shared, settings: Settings) -> Result<Server, StartupError> {
+fn run(
+    listener: TcpListener,
+    shared: Shared,
+    settings: Settings,
+) -> Result<(Server, web::Data<AppState>), StartupError> {
     let workers = settings.server.workers;
     let json_limit = settings.limits.max_json_bytes;
     let tls = tls_config(&settings)?;
@@ -393,6 +411,13 @@ fn run(listener: TcpListener, shared: Shared, settings: Settings) -> Result<Serv
         tunables,
         settings,
     });
+    // one for all workers: they share its sessions
+    let mcp = state
+        .settings
+        .mcp
+        .enabled
+        .then(|| c::mcp_tools::http_service(state.clone()));
+    let shared_state = state.clone();
     let mut server = HttpServer::new(move || {
         App::new()
             .app_data(state.clone())
@@ -409,7 +434,7 @@ fn run(listener: TcpListener, shared: Shared, settings: Settings) -> Result<Serv
             .wrap(from_fn(c::authn::guard))
             .wrap(from_fn(c::middleware::observe))
             .wrap(from_fn(c::compress::generated_only))
-            .configure(routes)
+            .configure(|cfg| routes(cfg, mcp.clone()))
             .default_service(web::to(c::system::not_found))
     });
     if let Some(n) = workers {
@@ -423,5 +448,5 @@ fn run(listener: TcpListener, shared: Shared, settings: Settings) -> Result<Serv
         Some(config) => server.listen_rustls_0_23(listener, config).map_err(bind)?,
         None => server.listen(listener).map_err(bind)?,
     };
-    Ok(server.run())
+    Ok((server.run(), shared_state))
 }

@@ -22,6 +22,9 @@ pub const ACCESS: &[(&str, Access)] = &{
         ("/ipfs", Gateway),
         ("/ipns", Gateway),
         ("/api/v0/mcp/auth/token", Authenticated),
+        // the Model Context Protocol: a credential to connect; each tool then needs the access
+        // of the route its operation is (controllers::mcp_tools)
+        ("/mcp", Authenticated),
         // each call is checked against its own operation's route (controllers::batch)
         ("/api/v0/mcp/batch", Authenticated),
         ("/api/v0/mcp/auth/revoke", Authenticated),
@@ -145,8 +148,11 @@ pub fn access_of(path: &str) -> Access {
     found.map_or(Access::Scoped(Scope::Admin), |(_, access)| access)
 }
 
+/// The `/mcp` service ([`c::mcp_tools::http_service`]), built once for all workers.
+pub type McpService = rmcp_actix_web::transport::StreamableHttpService<c::mcp_tools::McpServer>;
+
 /// The route table: every URL the service answers.
-pub fn routes(cfg: &mut web::ServiceConfig) {
+pub fn routes(cfg: &mut web::ServiceConfig, mcp: Option<McpService>) {
     // The hot reads first: actix tries services in order, and reaching these through the
     // nested `/api/v0/mcp` and `/ipfs` scopes cost a route match per entry before them.
     // Static prefixes, not `{path:.+}`: actix matches dynamic patterns with a regex engine,
@@ -229,6 +235,10 @@ pub fn routes(cfg: &mut web::ServiceConfig) {
             ),
     );
     rpc_routes(cfg);
+    // the Model Context Protocol, streamable HTTP (GET, POST, DELETE; rmcp answers them)
+    if let Some(mcp) = mcp {
+        cfg.service(web::scope("/mcp").service(mcp.scope()));
+    }
     cfg.route("/openapi.json", web::get().to(c::openapi::openapi_json));
     cfg.route("/docs", web::get().to(c::openapi::docs));
     cfg.service(c::openapi::docs_ui());

@@ -6,20 +6,6 @@ use ipfs_mcp::models::auth::scope::{Access, Scope};
 use ipfs_mcp::startup::{ACCESS, Application};
 use serde_json::{Value, json};
 
-fn auth_settings(dir: &std::path::Path) -> ipfs_mcp::config::Settings {
-    let mut s = persistent_settings(dir);
-    s.auth.enabled = true;
-    s
-}
-
-/// Creates a key through the CLI's path (the model on the data dir), as an operator would.
-fn make_key(dir: &std::path::Path, scopes: &str) -> String {
-    let auth = ipfs_mcp::models::auth::AuthModel::open(Default::default(), Some(dir)).unwrap();
-    let new = serde_json::from_value(json!({"name": format!("test-{scopes}"), "scopes": scopes}))
-        .unwrap();
-    auth.create_key(new).unwrap().1
-}
-
 async fn send(app: &TestApp, path: &str, key: Option<&str>) -> reqwest::Response {
     let mut req = app.client.post(app.url(path)).json(&json!({}));
     if let Some(k) = key {

@@ -207,7 +207,11 @@ async fn failures_are_results_or_with_fail_fast_the_answer() {
     assert_eq!(body["failed"], 2);
     assert_eq!(results[1]["success"], false);
     assert_eq!(results[1]["error_type"], "not_found");
-    assert_eq!(results[2]["error_type"], "invalid_argument", "{}", results[2]);
+    assert_eq!(
+        results[2]["error_type"], "invalid_argument",
+        "{}",
+        results[2]
+    );
     assert_eq!(results[3]["cid"], cids[1]);
 
     // fail fast: the failure is the answer and the calls not yet started never run

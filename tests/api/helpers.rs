@@ -111,6 +111,23 @@ pub fn test_settings() -> Settings {
     s
 }
 
+/// [`persistent_settings`] with authentication on.
+pub fn auth_settings(dir: &std::path::Path) -> Settings {
+    let mut s = persistent_settings(dir);
+    s.auth.enabled = true;
+    s
+}
+
+/// Creates a key through the CLI's path (the model on the data dir), as an operator would.
+pub fn make_key(dir: &std::path::Path, scopes: &str) -> String {
+    let auth = ipfs_mcp::models::auth::AuthModel::open(Default::default(), Some(dir)).unwrap();
+    let new = serde_json::from_value(
+        serde_json::json!({"name": format!("test-{scopes}"), "scopes": scopes}),
+    )
+    .unwrap();
+    auth.create_key(new).unwrap().1
+}
+
 /// Settings for a server keeping its data in `dir` (not isolated), flushing metadata often.
 pub fn persistent_settings(dir: &std::path::Path) -> Settings {
     let mut s = test_settings();

@@ -20,6 +20,7 @@ mod gateway;
 mod helpers;
 mod kubo;
 mod malformed;
+mod mcp;
 mod metrics;
 mod migrations;
 mod node;
