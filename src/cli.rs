@@ -417,6 +417,21 @@ impl ServeArgs {
     }
 }
 
+/// The settings `serve` and `mcp` run with, and the logs started at their level (`Err`: the
+/// exit code, the reason already printed).
+fn settings_and_logs(args: &ServeArgs) -> Result<Settings, i32> {
+    let settings = Settings::load(args.config.as_deref(), &args.overrides()).map_err(|e| {
+        eprintln!("ipfs-mcp: {e}");
+        2
+    })?;
+    let level = settings.telemetry.log_level.as_deref();
+    crate::telemetry::init(settings.server.debug, level).map_err(|e| {
+        eprintln!("ipfs-mcp: telemetry.log_level: {e}");
+        2
+    })?;
+    Ok(settings)
+}
+
 /// Runs the parsed command; returns the process exit code.
 pub async fn run(cli: Cli) -> i32 {
     match cli.command {
@@ -432,18 +447,10 @@ pub async fn run(cli: Cli) -> i32 {
         Command::Mcp(mut args) => {
             // the HTTP side must not collide with a `serve` already on the default port
             args.port = args.port.or(Some(0));
-            let settings = match Settings::load(args.config.as_deref(), &args.overrides()) {
+            let settings = match settings_and_logs(&args) {
                 Ok(s) => s,
-                Err(e) => {
-                    eprintln!("ipfs-mcp: {e}");
-                    return 2;
-                }
+                Err(code) => return code,
             };
-            let level = settings.telemetry.log_level.as_deref();
-            if let Err(e) = crate::telemetry::init(settings.server.debug, level) {
-                eprintln!("ipfs-mcp: telemetry.log_level: {e}");
-                return 2;
-            }
             match Application::build(settings).await {
                 Ok(app) => match app.serve_mcp_stdio().await {
                     Ok(()) => 0,
@@ -459,18 +466,10 @@ pub async fn run(cli: Cli) -> i32 {
             }
         }
         Command::Serve(args) => {
-            let settings = match Settings::load(args.config.as_deref(), &args.overrides()) {
+            let settings = match settings_and_logs(&args) {
                 Ok(s) => s,
-                Err(e) => {
-                    eprintln!("ipfs-mcp: {e}");
-                    return 2;
-                }
+                Err(code) => return code,
             };
-            let level = settings.telemetry.log_level.as_deref();
-            if let Err(e) = crate::telemetry::init(settings.server.debug, level) {
-                eprintln!("ipfs-mcp: telemetry.log_level: {e}");
-                return 2;
-            }
             let app = match Application::build(settings).await {
                 Ok(app) => {
                     if let Some(path) = &args.config {

@@ -160,7 +160,19 @@ impl From<ChangeError> for ApiError {
 /// get the same body.
 pub fn from_status(status: StatusCode, detail: Option<String>) -> ApiError {
     let (kind, default) = match status.as_u16() {
+        403 => (
+            "forbidden",
+            "forbidden (on /mcp: an Origin or Host it does not allow)",
+        ),
         404 => ("not_found", "no such route"),
+        406 => (
+            "not_acceptable",
+            "the Accept header allows no answer this route gives",
+        ),
+        422 => (
+            "unprocessable",
+            "the request is well-formed but cannot be processed here",
+        ),
         405 => ("method_not_allowed", "method not allowed for this route"),
         413 => ("payload_too_large", "request body too large"),
         415 => ("unsupported_media_type", "unsupported content type"),

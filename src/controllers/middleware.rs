@@ -36,6 +36,10 @@ fn operation_of(req: &ServiceRequest) -> Cow<'static, str> {
             return Cow::Borrowed(name);
         }
     }
+    // Kubo's hot read, named without the route map walk (the other commands take it)
+    if path == "/api/v0/cat" {
+        return Cow::Borrowed("rpc/cat");
+    }
     let rest = path.trim_start_matches("/api/v0/mcp/");
     if let Some(op) = prefix_operation(rest) {
         return Cow::Borrowed(op);

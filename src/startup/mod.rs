@@ -440,6 +440,19 @@ fn run(
     if let Some(n) = workers {
         server = server.workers(n);
     }
+    // No Nagle: an answer written in pieces (an SSE stream's events on `/mcp`, NDJSON lines)
+    // would otherwise wait for the client's delayed ACK between pieces, 40 ms a request on
+    // a reused connection.
+    server = server.on_connect(|conn, _| {
+        use actix_web::rt::net::TcpStream;
+        let tcp = conn.downcast_ref::<TcpStream>().or_else(|| {
+            conn.downcast_ref::<actix_tls::accept::rustls_0_23::TlsStream<TcpStream>>()
+                .map(|tls| tls.get_ref().0)
+        });
+        if let Some(tcp) = tcp {
+            let _ = tcp.set_nodelay(true);
+        }
+    });
     let bind = |source| StartupError::Bind {
         addr: "listener".into(),
         source,

@@ -7,8 +7,11 @@
 //! schemes, and the arguments of the routes that read them through [`super::params::Args`]
 //! (a query parameter or the same field of a JSON body) ([`args`]).
 //!
-//! Invariant: every route of `startup::routes` has an operation here; `tests/api/openapi.rs`
-//! walks `tests/api/malformed.rs`'s list of every route and checks it, and schemathesis (in CI)
+//! Invariant: every route of `startup::routes` has an operation here, but for the two
+//! surfaces that speak another specification: Kubo's RPC API (`/api/v0/<command>`, documented
+//! by Kubo's own reference; `controllers::rpc`) and the Model Context Protocol at `/mcp`
+//! (JSON-RPC; its tools describe themselves). `tests/api/openapi.rs` walks
+//! `tests/api/malformed.rs`'s list of every route and checks it, and schemathesis (in CI)
 //! checks the answers against these schemas.
 
 pub mod answers;
