@@ -123,7 +123,7 @@ async fn every_write_pin_and_admin_route_needs_its_scope() {
     }
     assert!(walked > 30, "the table lists the routes: {walked}");
     // and every route the route table declares (the list the malformed-input walk checks
-    // against startup.rs) asks what its entry says
+    // against startup/routes.rs) asks what its entry says
     for (method, route) in crate::malformed::ROUTES {
         let path = route
             .replace("{cid}", "bafkqaaa")

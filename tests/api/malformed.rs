@@ -145,7 +145,7 @@ fn check(case: &str, raw: Option<Raw>) -> Option<Raw> {
     Some(raw)
 }
 
-/// Every route the table in `src/startup.rs` declares, with the method it takes.
+/// Every route the table in `src/startup/routes.rs` declares, with the method it takes.
 pub const ROUTES: &[(&str, &str)] = &[
     ("GET", "/api/v0/health"),
     ("POST", "/api/v0/mcp/cli/config/update"),

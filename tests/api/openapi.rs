@@ -1,5 +1,5 @@
 //! Issue #13, OpenAPI: `/openapi.json` is OpenAPI 3.1 with an operation for every route of the
-//! route table (the list `malformed.rs` checks against `startup.rs`), the envelope, the error
+//! route table (the list `malformed.rs` checks against `startup/routes.rs`), the envelope, the error
 //! body and the security schemes in it; `/docs` is a browsable page over it; and schemathesis
 //! (PyPI) finds no 5xx and no answer that breaks the schema with a bounded number of examples
 //! per operation.
