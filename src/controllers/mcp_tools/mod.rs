@@ -73,11 +73,16 @@ impl McpServer {
         Ok(self.state.auth.authorize(access, caller)?)
     }
 
-    fn progress(&self, context: &RequestContext<RoleServer>) -> Option<ops::Progress> {
+    /// The progress reporter of a call that carries a progress token, and the task that sends
+    /// its notifications (it ends once the reporter is dropped and all are sent).
+    fn progress(
+        &self,
+        context: &RequestContext<RoleServer>,
+    ) -> Option<(ops::Progress, tokio::task::JoinHandle<()>)> {
         let token = context.meta.get_progress_token()?;
         let peer = context.peer.clone();
         let (tx, mut rx) = tokio::sync::mpsc::unbounded_channel::<(u64, Option<u64>)>();
-        tokio::spawn(async move {
+        let sender = tokio::spawn(async move {
             while let Some((done, total)) = rx.recv().await {
                 let mut note = ProgressNotificationParam::new(token.clone(), done as f64);
                 note.total = total.map(|t| t as f64);
@@ -88,7 +93,7 @@ impl McpServer {
             }
         });
         let told = std::sync::atomic::AtomicU64::new(0);
-        Some(Arc::new(move |done, total| {
+        let report: ops::Progress = Arc::new(move |done, total| {
             use std::sync::atomic::Ordering::Relaxed;
             let last = told.load(Relaxed);
             if done - last >= PROGRESS_EVERY || Some(done) == total || last == 0 {
@@ -96,7 +101,8 @@ impl McpServer {
                 // unbounded, but at most one message per PROGRESS_EVERY bytes
                 let _ = tx.send((done, total));
             }
-        }))
+        });
+        Some((report, sender))
     }
 
     async fn run_tool(
@@ -288,11 +294,16 @@ impl ServerHandler for McpServer {
             return Ok(tool_error(&e).into());
         }
         let args = Value::Object(request.arguments.unwrap_or_default());
-        let progress = self.progress(&context);
+        let (progress, sender) = self.progress(&context).unzip();
         let result = match self.run_tool(tool, args, progress, caller.as_ref()).await {
             Ok(result) => result,
             Err(e) => tool_error(&e),
         };
+        // every notification before the result: a client drops progress that arrives after
+        // the answer to its request (the reporter went with the call, so the sender ends)
+        if let Some(sender) = sender {
+            let _ = tokio::time::timeout(std::time::Duration::from_secs(10), sender).await;
+        }
         Ok(result.into())
     }
 
