@@ -54,6 +54,15 @@ impl DagWalk {
         }
     }
 
+    /// Every distinct block of `root`'s DAG, each once.
+    pub fn whole(backend: Arc<dyn Backend>, root: Cid) -> Self {
+        let options = WalkOptions {
+            max_depth: None,
+            unique: true,
+        };
+        Self::new(backend, root, options)
+    }
+
     /// The next block, or `None` when the walk is over.
     pub async fn next(&mut self) -> Option<Step> {
         let (cid, depth) = self.stack.pop()?;
@@ -100,14 +109,7 @@ pub struct DagSize {
 
 /// Every distinct block of `root`'s DAG; a missing block is an error (the size is unknown).
 pub async fn size(backend: Arc<dyn Backend>, root: Cid) -> Result<DagSize, BackendError> {
-    let mut walk = DagWalk::new(
-        backend,
-        root,
-        WalkOptions {
-            max_depth: None,
-            unique: true,
-        },
-    );
+    let mut walk = DagWalk::whole(backend, root);
     let mut total = DagSize { blocks: 0, size: 0 };
     while let Some(step) = walk.next().await {
         match step {
@@ -123,14 +125,7 @@ pub async fn size(backend: Arc<dyn Backend>, root: Cid) -> Result<DagSize, Backe
 
 /// The blocks of `root`'s DAG that cannot be read, with why (empty: the DAG is whole).
 pub async fn broken(backend: Arc<dyn Backend>, root: Cid) -> Vec<(Cid, BackendError)> {
-    let mut walk = DagWalk::new(
-        backend,
-        root,
-        WalkOptions {
-            max_depth: None,
-            unique: true,
-        },
-    );
+    let mut walk = DagWalk::whole(backend, root);
     let mut bad = Vec::new();
     while let Some(step) = walk.next().await {
         if let Step::Missing { cid, error } = step {

@@ -25,25 +25,6 @@ fn missing(what: &str, install: &str) -> bool {
     true
 }
 
-/// Runs a client script to its end and parses the one JSON object it prints.
-async fn run(mut command: Command) -> Value {
-    let out = tokio::task::spawn_blocking(move || command.output().expect("the client runs"))
-        .await
-        .unwrap();
-    assert!(
-        out.status.success(),
-        "the client failed: {}\n{}",
-        String::from_utf8_lossy(&out.stderr),
-        String::from_utf8_lossy(&out.stdout)
-    );
-    serde_json::from_slice(&out.stdout).unwrap_or_else(|e| {
-        panic!(
-            "the client printed no JSON ({e}): {}",
-            String::from_utf8_lossy(&out.stdout)
-        )
-    })
-}
-
 /// The CID the MCP API gives for `data` added with `query`.
 async fn mcp_cid(app: &TestApp, data: &[u8], query: &str) -> String {
     app.add(data, query).await["cid"]
@@ -63,7 +44,7 @@ async fn kubo_rpc_client_works_unchanged() {
     let app = spawn_app().await;
     let mut node = Command::new("node");
     node.arg(dir.join("kubo-rpc-client.mjs")).arg(&app.address);
-    let got = run(node).await;
+    let got = run_client(node).await;
 
     let hello = b"hello from kubo-rpc-client";
     assert_eq!(got["add"]["cid"], mcp_cid(&app, hello, "").await);
@@ -249,7 +230,7 @@ async fn ipfshttpclient_works_unchanged() {
         .arg(clients_dir().join("ipfshttpclient_check.py"))
         .arg(&app.address)
         .arg(&top);
-    let got = run(python).await;
+    let got = run_client(python).await;
 
     let hello = got["add_bytes"].as_str().unwrap();
     assert_eq!(hello, mcp_cid(&app, b"hello from ipfshttpclient", "").await);

@@ -223,3 +223,23 @@ pub fn serve_process(config: &std::path::Path, log: &std::path::Path) -> std::pr
         .spawn()
         .unwrap()
 }
+
+/// Runs a client script (a real IPFS or MCP client library, `tests/clients/`) to its end and
+/// parses the one JSON object it prints of what it got.
+pub async fn run_client(mut command: std::process::Command) -> Value {
+    let out = tokio::task::spawn_blocking(move || command.output().expect("the client runs"))
+        .await
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "the client failed: {}\n{}",
+        String::from_utf8_lossy(&out.stderr),
+        String::from_utf8_lossy(&out.stdout)
+    );
+    serde_json::from_slice(&out.stdout).unwrap_or_else(|e| {
+        panic!(
+            "the client printed no JSON ({e}): {}",
+            String::from_utf8_lossy(&out.stdout)
+        )
+    })
+}

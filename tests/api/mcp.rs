@@ -36,24 +36,6 @@ fn sdk_python(major: u32) -> Option<PathBuf> {
     None
 }
 
-async fn run(mut command: Command) -> Value {
-    let out = tokio::task::spawn_blocking(move || command.output().expect("the client runs"))
-        .await
-        .unwrap();
-    assert!(
-        out.status.success(),
-        "the MCP client failed: {}\n{}",
-        String::from_utf8_lossy(&out.stderr),
-        String::from_utf8_lossy(&out.stdout)
-    );
-    serde_json::from_slice(&out.stdout).unwrap_or_else(|e| {
-        panic!(
-            "no JSON from the client ({e}): {}",
-            String::from_utf8_lossy(&out.stdout)
-        )
-    })
-}
-
 /// What `mcp_check.py` saw, checked; `mcp_cid`: the MCP API's CID for the same bytes.
 fn check_session(got: &Value, major: u32, mcp_cid: Option<&str>) {
     assert!(
@@ -162,7 +144,7 @@ async fn over_http(major: u32) {
         .arg(clients().join("mcp_check.py"))
         .arg("http")
         .arg(format!("{}/mcp", app.address));
-    check_session(&run(check).await, major, Some(&cid));
+    check_session(&run_client(check).await, major, Some(&cid));
     app.stop().await;
 }
 
@@ -180,7 +162,7 @@ async fn over_stdio(major: u32) {
         .as_str()
         .unwrap()
         .to_string();
-    check_session(&run(check).await, major, Some(&cid));
+    check_session(&run_client(check).await, major, Some(&cid));
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -227,7 +209,7 @@ async fn the_inspector_cli_lists_and_calls_tools() {
             .args(args);
         c
     };
-    let listed = run(inspector(&["--method", "tools/list"])).await;
+    let listed = run_client(inspector(&["--method", "tools/list"])).await;
     let names: Vec<&str> = listed["tools"]
         .as_array()
         .unwrap()
@@ -238,7 +220,7 @@ async fn the_inspector_cli_lists_and_calls_tools() {
         names.contains(&"ipfs_add") && names.contains(&"ipfs_cat"),
         "{names:?}"
     );
-    let added = run(inspector(&[
+    let added = run_client(inspector(&[
         "--method",
         "tools/call",
         "--tool-name",
@@ -251,7 +233,7 @@ async fn the_inspector_cli_lists_and_calls_tools() {
         .as_str()
         .unwrap()
         .to_string();
-    let cat = run(inspector(&[
+    let cat = run_client(inspector(&[
         "--method",
         "tools/call",
         "--tool-name",

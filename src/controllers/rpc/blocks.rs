@@ -3,7 +3,6 @@
 
 use super::{Call, all_lines, bytes, one};
 use crate::backend::{BackendError, parse_cid};
-use crate::controllers::error::ApiError;
 use crate::controllers::{AppState, Result, block};
 use actix_web::{HttpRequest, HttpResponse, web};
 use serde_json::json;
@@ -21,11 +20,7 @@ pub async fn put(
     state: web::Data<AppState>,
 ) -> Result<HttpResponse> {
     let call = Call::of(&req)?;
-    if !crate::controllers::request::content_type(&req).starts_with("multipart/form-data") {
-        return Err(ApiError::bad_request(
-            "block/put takes a multipart/form-data body (argument \"data\" is required)",
-        ));
-    }
+    super::require_multipart(&req, "the block (argument \"data\" is required)")?;
     let options = block::put_options(&call.options)?;
     let data = block::read_multipart(&req, payload).await?;
     let stat = state.model.node().block_put(data, options).await?;

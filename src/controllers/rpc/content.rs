@@ -54,11 +54,7 @@ pub async fn add(
     let call = Call::of(&req)?;
     let limit = state.settings.limits.max_upload_bytes;
     request::reject_declared_over(&req, limit)?;
-    if !request::content_type(&req).starts_with("multipart/form-data") {
-        return Err(ApiError::bad_request(
-            "add takes a multipart/form-data body (argument \"path\" is required)",
-        ));
-    }
+    super::require_multipart(&req, "the files (argument \"path\" is required)")?;
     refuse_unsupported(&call)?;
     let opts = crate::controllers::add::options(&call.options, None)?;
     let progress = call.flag("progress", false)?;

@@ -21,11 +21,7 @@ pub async fn put(
     state: web::Data<AppState>,
 ) -> Result<HttpResponse> {
     let call = Call::of(&req)?;
-    if !crate::controllers::request::content_type(&req).starts_with("multipart/form-data") {
-        return Err(ApiError::bad_request(
-            "dag/put takes a multipart/form-data body (argument \"object data\" is required)",
-        ));
-    }
+    super::require_multipart(&req, "the document (argument \"object data\" is required)")?;
     if let Some(hash) = call.options.str(&["hash"])
         && hash != "sha2-256"
     {

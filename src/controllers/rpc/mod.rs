@@ -202,6 +202,18 @@ impl Call {
     }
 }
 
+/// Commands whose input is a multipart file part (`add`, `block/put`, `dag/put`,
+/// `routing/put`): any other body is a 400 naming what the command takes.
+pub fn require_multipart(req: &HttpRequest, what: &str) -> Result<(), ApiError> {
+    if super::request::content_type(req).starts_with("multipart/form-data") {
+        return Ok(());
+    }
+    Err(ApiError::bad_request(format!(
+        "{} takes {what} as a multipart/form-data file part",
+        req.path().trim_start_matches("/api/v0/")
+    )))
+}
+
 /// An IPFS path argument (`/ipfs/<cid>/a`, `<cid>/a`, `ipfs://...` not accepted) as the
 /// models take it: without `/ipfs/`. `/ipns/` paths are resolved first.
 pub async fn content_path(state: &super::AppState, arg: &str) -> Result<String, ApiError> {

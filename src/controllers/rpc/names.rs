@@ -4,7 +4,6 @@
 
 use super::{Call, all_lines, one};
 use crate::backend::{PeerInfo, parse_cid};
-use crate::controllers::error::ApiError;
 use crate::controllers::{AppState, Result, block, name};
 use actix_web::{HttpRequest, HttpResponse, web};
 use serde_json::{Value, json};
@@ -80,11 +79,7 @@ pub async fn put(
 ) -> Result<HttpResponse> {
     let call = Call::of(&req)?;
     let name = ipns_name(call.arg("key")?)?;
-    if !crate::controllers::request::content_type(&req).starts_with("multipart/form-data") {
-        return Err(ApiError::bad_request(
-            "routing/put takes the record as a multipart/form-data file part",
-        ));
-    }
+    super::require_multipart(&req, "the signed record")?;
     let record = block::read_multipart(&req, payload).await?;
     state.model.node().name_put(&name, record).await?;
     Ok(all_lines([event(VALUE, None, "")]))
